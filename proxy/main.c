@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xmppgate's entry point: options, config (file plus command-line
+ * overrides), the -n check, and the proxy's run. Only this file and config
+ * loading end the process on error.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "xmalloc.h"
+
+static struct {
+	char **listen; /* borrowed from argv */
+	size_t nlisten;
+	const char *upstream;
+} main_overrides;
+
+static void __attribute__((noreturn))
+main_usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: xmppgate [-c FILE] [-n] [-l ADDR:PORT]... [-u HOST:PORT] "
+	    "[--trace] [-v] [-V] [-h]\n"
+	    "  -c FILE        JSON config (see examples/); options override it\n"
+	    "  -n             check the config and exit (0 valid)\n"
+	    "  -l ADDR:PORT   listen (repeatable; IPv4 and [IPv6])\n"
+	    "  -u HOST:PORT   upstream server\n"
+	    "  --trace        live, human-readable trace of every stanza on "
+	    "stdout\n"
+	    "  -v             more operator log (repeat for I/O and XML "
+	    "traces)\n"
+	    "  -V             print the version and exit\n"
+	    "  -h             this help\n");
+	exit(status);
+}
+
+/* Drops the file's listeners: -l replaces them, it does not add. */
+static void
+main_clear_listen(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i].address);
+	free(cfg->listen);
+	cfg->listen = NULL;
+	cfg->nlisten = 0;
+}
+
+/* Loads path (or defaults) and applies the command-line overrides. */
+static struct config *
+main_load(const char *path, char **err)
+{
+	struct config *cfg;
+	size_t i;
+
+	cfg = path != NULL ? config_load(path, err) : config_new();
+	if (cfg == NULL)
+		return NULL;
+	if (main_overrides.nlisten > 0)
+		main_clear_listen(cfg);
+	for (i = 0; i < main_overrides.nlisten; i++)
+		if (config_add_listen(cfg, main_overrides.listen[i], err) == -1)
+			goto fail;
+	if (main_overrides.upstream != NULL &&
+	    config_set_upstream(cfg, main_overrides.upstream, err) == -1)
+		goto fail;
+	if (config_check(cfg, err) == -1)
+		goto fail;
+	return cfg;
+fail:
+	config_unref(cfg);
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "upstream", required_argument, NULL, 'u' },
+		{ "trace", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool check = false, trace = false;
+	int ch, verbose = 0, rc;
+	struct config *cfg;
+	struct proxy *p;
+	char *err = NULL;
+
+	main_overrides.listen = xcalloc((size_t)argc, sizeof(char *));
+	while ((ch = getopt_long(argc, argv, "c:nl:u:vVh", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'l':
+			main_overrides.listen[main_overrides.nlisten++] = optarg;
+			break;
+		case 'u':
+			main_overrides.upstream = optarg;
+			break;
+		case 't':
+			trace = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("xmppgate %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			main_usage(0);
+		default:
+			main_usage(1);
+		}
+	}
+	if (optind != argc)
+		main_usage(1);
+	log_init(verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+	    verbose > 1 ? ~0u : 0);
+	log_libevent_setup();
+	if ((cfg = main_load(path, &err)) == NULL) {
+		fprintf(stderr, "xmppgate: %s\n", err);
+		free(err);
+		free(main_overrides.listen);
+		return 1;
+	}
+	if (check) {
+		printf("xmppgate: configuration OK\n");
+		config_unref(cfg);
+		free(main_overrides.listen);
+		return 0;
+	}
+	p = proxy_new(cfg, path, trace, &err);
+	config_unref(cfg);
+	if (p == NULL) {
+		fprintf(stderr, "xmppgate: %s\n", err);
+		free(err);
+		free(main_overrides.listen);
+		return 1;
+	}
+	proxy_set_reload(p, main_load);
+	rc = proxy_run(p);
+	proxy_free(p);
+	free(main_overrides.listen);
+	return rc;
+}

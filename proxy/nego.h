@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Negotiation knowledge: what the session learns by watching both directions
+ * of a stream (XMPP-NOTES.md sections 2, 3 and 6) — the domain, stream ids,
+ * the SASL mechanism, authcid and outcome (SASL1 and SASL2), bind requests and
+ * results, the session's full JID, and which elements restart a stream. Pure:
+ * it reads trees and reports; it sends nothing and never keeps a secret.
+ */
+#ifndef XMPPGATE_NEGO_H
+#define XMPPGATE_NEGO_H
+
+#include <stdbool.h>
+
+#include "xnode.h"
+
+#define NEGO_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define NEGO_NS_SASL2 "urn:xmpp:sasl:2"
+#define NEGO_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define NEGO_NS_BIND2 "urn:xmpp:bind:0"
+#define NEGO_NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define NEGO_NS_SM "urn:xmpp:sm:3"
+#define NEGO_NS_COMPRESS_FEATURE "http://jabber.org/features/compress"
+#define NEGO_NS_COMPRESS "http://jabber.org/protocol/compress"
+
+enum nego_dir {
+	NEGO_C2S,
+	NEGO_S2C,
+};
+
+/* What an observed element meant; a bit set. */
+#define NEGO_AUTH_OUTCOME 0x01 /* SASL finished: see outcome fields */
+#define NEGO_BOUND 0x02	       /* the full JID is known (bind, SASL2, resume) */
+#define NEGO_RESTART 0x04      /* both parsers restart after this element */
+#define NEGO_STREAM_ERROR 0x08 /* a <stream:error/>: see error_condition */
+
+struct nego {
+	char *domain;	   /* owned: the client's stream 'to' */
+	char *stream_id;   /* owned: the server's latest stream id */
+	char *mechanism;   /* owned: SASL mechanism, NULL before <auth> */
+	char *authcid;	   /* owned: from the initial response, or NULL */
+	int sasl_version;  /* 1 or 2 once authentication began */
+	bool authenticated;
+	char *condition;   /* owned: SASL failure condition, or NULL */
+	char *jid;	   /* owned: the session's full JID once known */
+	char *bind_id;	   /* owned: id of the pending bind request */
+	char *error_condition; /* owned: condition of the last stream error */
+};
+
+void nego_init(struct nego *);
+void nego_fini(struct nego *);
+/* Records a stream header's attributes (to from c2s; id from s2c). */
+void nego_stream_open(struct nego *, enum nego_dir, const struct xnode *root);
+/* Observes one depth-1 element. Returns a set of NEGO_* bits. */
+unsigned nego_observe(struct nego *, enum nego_dir, const struct xnode *el);
+/*
+ * The best identity known: the full JID once bound, else the provisional
+ * authcid@domain after authentication, else NULL. Borrowed from n or buf.
+ */
+const char *nego_identity(const struct nego *, char *buf, size_t len);
+/*
+ * Removes what the client must not see from server features: <compression/>
+ * always, <starttls/> when strip_starttls. Returns true when el changed.
+ */
+bool nego_rewrite_features(struct xnode *el, bool strip_starttls);
+
+#endif

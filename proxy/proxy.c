@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The daemon's context. Accepts connections into sessions (or refuses them
+ * past max_sessions), keeps the live-session list for shutdown, reloads the
+ * config on SIGHUP (built whole first, swapped in only when valid; running
+ * sessions keep the config they started with) and shuts down in order on
+ * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
+ * flush (bounded), exit.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "addr.h"
+#include "events.h"
+#include "listener.h"
+#include "log.h"
+#include "proxy.h"
+#include "session.h"
+#include "xmalloc.h"
+
+#define PROXY_SHUTDOWN_GRACE_S 8
+
+struct proxy_slot {
+	TAILQ_ENTRY(proxy_slot) entry;
+	struct proxy *proxy;	 /* borrowed */
+	struct session *session; /* owned by itself: ends via session_close */
+};
+
+struct proxy {
+	struct event_base *base; /* owned */
+	struct evdns_base *dns;	 /* owned, may be NULL */
+	struct config *cfg;	 /* reference: the config new sessions get */
+	char *config_path;	 /* owned or NULL */
+	bool trace;
+	struct events *events;	     /* owned; sessions see it through env */
+	struct listener **listeners; /* owned array */
+	size_t nlisteners;
+	TAILQ_HEAD(, proxy_slot) sessions;
+	size_t nsessions;
+	uint64_t next_id;
+	uint32_t run_id;
+	bool stopping;
+	struct event *sig_int, *sig_term, *sig_hup; /* owned */
+	struct event *grace;			      /* owned */
+	proxy_reload_fn reload;
+};
+
+static void
+proxy_session_freed(void *arg, struct session *s)
+{
+	struct proxy_slot *slot = arg;
+	struct proxy *p = slot->proxy;
+
+	TAILQ_REMOVE(&p->sessions, slot, entry);
+	free(slot);
+	p->nsessions--;
+	if (p->stopping && p->nsessions == 0)
+		event_base_loopexit(p->base, NULL);
+}
+
+static void
+proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
+    const struct sockaddr *sa, int salen)
+{
+	struct proxy *p = arg;
+	struct bufferevent *bev;
+	struct session_env env;
+	struct proxy_slot *slot;
+	char client[INET6_ADDRSTRLEN + 8], id[32];
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	addr_format(sa, client, sizeof(client));
+	bev = bufferevent_socket_new(p->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	snprintf(id, sizeof(id), "%08x.%llu", p->run_id,
+	    (unsigned long long)++p->next_id);
+	if (p->stopping || p->nsessions >= p->cfg->limits.max_sessions) {
+		log_warnx("session=%s refused client=%s reason=%s", id, client,
+		    p->stopping ? "shutdown" : "session-limit");
+		session_refuse(bev, p->stopping ? "system-shutdown"
+						: "resource-constraint",
+		    p->stopping ? "xmppgate is shutting down"
+				: "too many sessions");
+		return;
+	}
+	slot = xcalloc(1, sizeof(*slot));
+	slot->proxy = p;
+	TAILQ_INSERT_TAIL(&p->sessions, slot, entry);
+	p->nsessions++;
+	env.base = p->base;
+	env.dns = p->dns;
+	env.events = &p->events;
+	env.on_free = proxy_session_freed;
+	env.arg = slot;
+	slot->session = session_new(&env, p->cfg, id, bev, client,
+	    listener_config(l), NULL);
+}
+
+static void
+proxy_reload(struct proxy *p)
+{
+	struct config *cfg;
+	struct events *ev;
+	char *err = NULL;
+
+	if (p->config_path == NULL || p->reload == NULL) {
+		events_reopen(p->events);
+		log_info("reload: no config file; log files reopened");
+		return;
+	}
+	if ((cfg = p->reload(p->config_path, &err)) == NULL) {
+		log_warnx("reload failed, keeping the running config: %s", err);
+		free(err);
+		return;
+	}
+	if ((ev = events_new(cfg, p->trace, &err)) == NULL) {
+		log_warnx("reload failed, keeping the running config: %s", err);
+		free(err);
+		config_unref(cfg);
+		return;
+	}
+	events_free(p->events);
+	p->events = ev;
+	config_unref(p->cfg);
+	p->cfg = cfg;
+	log_info("reload: config %s loaded (listeners unchanged until restart)",
+	    p->config_path);
+}
+
+static void
+proxy_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+
+	log_warnx("shutdown: %zu sessions still open after %ds, exiting",
+	    p->nsessions, PROXY_SHUTDOWN_GRACE_S);
+	event_base_loopexit(p->base, NULL);
+}
+
+static void
+proxy_shutdown(struct proxy *p)
+{
+	struct proxy_slot *slot;
+	struct timeval tv = { PROXY_SHUTDOWN_GRACE_S, 0 };
+	size_t i;
+
+	if (p->stopping)
+		return;
+	p->stopping = true;
+	log_info("shutdown: stopping %zu listeners and %zu sessions",
+	    p->nlisteners, p->nsessions);
+	for (i = 0; i < p->nlisteners; i++)
+		listener_free(p->listeners[i]);
+	p->nlisteners = 0;
+	TAILQ_FOREACH(slot, &p->sessions, entry)
+		session_shutdown(slot->session);
+	if (p->nsessions == 0) {
+		event_base_loopexit(p->base, NULL);
+		return;
+	}
+	p->grace = evtimer_new(p->base, proxy_grace_cb, p);
+	evtimer_add(p->grace, &tv);
+}
+
+static void
+proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxy *p = arg;
+
+	if (sig == SIGHUP)
+		proxy_reload(p);
+	else
+		proxy_shutdown(p);
+}
+
+static struct evdns_base *
+proxy_dns(struct event_base *base)
+{
+	struct evdns_base *dns = evdns_base_new(base, 0);
+
+	if (dns == NULL)
+		return NULL;
+	if (evdns_base_resolv_conf_parse(dns, DNS_OPTIONS_ALL,
+		"/etc/resolv.conf") != 0)
+		log_debug("resolver: /etc/resolv.conf not usable; "
+			  "hosts file and numeric addresses only");
+	return dns;
+}
+
+struct proxy *
+proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
+{
+	struct proxy *p = xcalloc(1, sizeof(*p));
+	struct listener *l;
+	size_t i;
+
+	TAILQ_INIT(&p->sessions);
+	if (RAND_bytes((unsigned char *)&p->run_id, sizeof(p->run_id)) != 1)
+		p->run_id = (uint32_t)getpid();
+	p->base = event_base_new();
+	if (p->base == NULL)
+		fatalx("event_base_new failed");
+	p->dns = proxy_dns(p->base);
+	p->cfg = config_ref(cfg);
+	p->config_path = config_path ? xstrdup(config_path) : NULL;
+	p->trace = trace;
+	if ((p->events = events_new(cfg, trace, err)) == NULL) {
+		proxy_free(p);
+		return NULL;
+	}
+	p->listeners = xcalloc(cfg->nlisten, sizeof(*p->listeners));
+	for (i = 0; i < cfg->nlisten; i++) {
+		l = listener_new(p->base, &cfg->listen[i], proxy_accept, p, err);
+		if (l == NULL) {
+			proxy_free(p);
+			return NULL;
+		}
+		p->listeners[p->nlisteners++] = l;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	p->sig_int = evsignal_new(p->base, SIGINT, proxy_signal_cb, p);
+	p->sig_term = evsignal_new(p->base, SIGTERM, proxy_signal_cb, p);
+	p->sig_hup = evsignal_new(p->base, SIGHUP, proxy_signal_cb, p);
+	evsignal_add(p->sig_int, NULL);
+	evsignal_add(p->sig_term, NULL);
+	evsignal_add(p->sig_hup, NULL);
+	return p;
+}
+
+void
+proxy_set_reload(struct proxy *p, proxy_reload_fn fn)
+{
+	p->reload = fn;
+}
+
+int
+proxy_run(struct proxy *p)
+{
+	log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
+	    p->cfg->upstream.address);
+	event_base_dispatch(p->base);
+	log_info("xmppgate stopped");
+	return 0;
+}
+
+void
+proxy_free(struct proxy *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nlisteners; i++)
+		listener_free(p->listeners[i]);
+	free(p->listeners);
+	if (p->sig_int != NULL) {
+		event_free(p->sig_int);
+		event_free(p->sig_term);
+		event_free(p->sig_hup);
+	}
+	if (p->grace != NULL)
+		event_free(p->grace);
+	if (p->nsessions > 0)
+		log_warnx("exiting with %zu sessions unflushed", p->nsessions);
+	events_free(p->events);
+	if (p->dns != NULL)
+		evdns_base_free(p->dns, 0);
+	config_unref(p->cfg);
+	free(p->config_path);
+	if (p->base != NULL)
+		event_base_free(p->base);
+	free(p);
+}

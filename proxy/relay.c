@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The element path: what happens to each thing the parser reports on a leg.
+ * Stream headers and elements are observed (nego), rewritten where the proxy
+ * must (stream features), recorded as events, and forwarded to the other leg
+ * as their original bytes unless changed. Restart points (SASL1 success)
+ * reset both parsers at the exact byte. Nothing unparsed is ever forwarded.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "log.h"
+#include "redact.h"
+#include "session_int.h"
+#include "xmalloc.h"
+
+static enum nego_dir
+relay_dir(const struct conn *c)
+{
+	return c->side == CONN_CLIENT ? NEGO_C2S : NEGO_S2C;
+}
+
+static void
+relay_add_attr(cJSON *ev, const char *key, const struct xnode *el,
+    const char *ns, const char *name)
+{
+	const char *v = ns ? xnode_attr_ns(el, ns, name) : xnode_attr(el, name);
+
+	if (v != NULL)
+		cJSON_AddStringToObject(ev, key, v);
+	else
+		cJSON_AddNullToObject(ev, key);
+}
+
+static int
+relay_on_open(void *arg, const struct xnode *root, const char *bytes,
+    size_t len)
+{
+	struct conn *c = arg;
+	struct session *s = c->session;
+	struct event_xml x = { .xml = bytes, .len = len };
+	cJSON *ev;
+
+	nego_stream_open(&s->nego, relay_dir(c), root);
+	if (c->side == CONN_CLIENT && s->state == SESSION_CONNECTING)
+		log_debug("session=%s client header before upstream connect",
+		    s->id);
+	ev = events_begin("stream.open", s->id);
+	cJSON_AddStringToObject(ev, "dir", c->dir);
+	relay_add_attr(ev, "to", root, NULL, "to");
+	relay_add_attr(ev, "from", root, NULL, "from");
+	relay_add_attr(ev, "id", root, NULL, "id");
+	relay_add_attr(ev, "version", root, NULL, "version");
+	relay_add_attr(ev, "lang", root, XNODE_NS_XML, "lang");
+	events_emit(session_events(s), ev, &x);
+	conn_write(c->peer, bytes, len);
+	c->peer->header_out = true;
+	return XMLSTREAM_CONTINUE;
+}
+
+/* The event's kind: the stanza name, or the nonza's local name. */
+static bool
+relay_is_stanza(const struct xnode *el)
+{
+	return el->ns != NULL && strcmp(el->ns, XMLSTREAM_NS_CLIENT) == 0 &&
+	    (strcmp(el->name, "message") == 0 ||
+		strcmp(el->name, "presence") == 0 || strcmp(el->name, "iq") == 0);
+}
+
+static void
+relay_emit_element(struct conn *c, const struct xnode *el, const char *xml,
+    size_t len, enum filter_verdict verdict)
+{
+	struct session *s = c->session;
+	struct event_xml x = { .xml = xml, .len = len, .tree = el };
+	struct xnode *red = NULL;
+	struct buf rb;
+	char idbuf[3072];
+	const char *jid;
+	cJSON *ev;
+
+	if (session_events(s) == NULL)
+		return;
+	buf_init(&rb);
+	if ((red = redact_copy(el)) != NULL) {
+		xnode_serialize(red, XMLSTREAM_NS_CLIENT, &rb);
+		x.redacted = rb.data;
+		x.redacted_tree = red;
+	}
+	ev = events_begin("stanza", s->id);
+	cJSON_AddStringToObject(ev, "dir", c->dir);
+	cJSON_AddStringToObject(ev, "kind", el->name);
+	relay_add_attr(ev, "type", el, NULL, "type");
+	relay_add_attr(ev, "id", el, NULL, "id");
+	relay_add_attr(ev, "from", el, NULL, "from");
+	relay_add_attr(ev, "to", el, NULL, "to");
+	cJSON_AddNumberToObject(ev, "bytes", (double)len);
+	jid = nego_identity(&s->nego, idbuf, sizeof(idbuf));
+	if (jid != NULL)
+		cJSON_AddStringToObject(ev, "jid", jid);
+	else
+		cJSON_AddNullToObject(ev, "jid");
+	cJSON_AddStringToObject(ev, "verdict", filter_verdict_str(verdict));
+	cJSON_AddItemToObject(ev, "rules", cJSON_CreateArray());
+	events_emit(session_events(s), ev, &x);
+	xnode_free(red);
+	buf_fini(&rb);
+}
+
+static void
+relay_emit_auth(struct session *s)
+{
+	cJSON *ev = events_begin("auth", s->id);
+
+	cJSON_AddNumberToObject(ev, "sasl", s->nego.sasl_version);
+	if (s->nego.mechanism != NULL)
+		cJSON_AddStringToObject(ev, "mechanism", s->nego.mechanism);
+	else
+		cJSON_AddNullToObject(ev, "mechanism");
+	cJSON_AddStringToObject(ev, "outcome",
+	    s->nego.authenticated ? "success" : "failure");
+	if (s->nego.authcid != NULL)
+		cJSON_AddStringToObject(ev, "authcid", s->nego.authcid);
+	else
+		cJSON_AddNullToObject(ev, "authcid");
+	if (!s->nego.authenticated)
+		cJSON_AddStringToObject(ev, "condition",
+		    s->nego.condition ? s->nego.condition : "unknown");
+	events_emit(session_events(s), ev, NULL);
+	log_info("session=%s auth=%s mechanism=%s authcid=%s", s->id,
+	    s->nego.authenticated ? "success" : "failure",
+	    s->nego.mechanism ? s->nego.mechanism : "-",
+	    s->nego.authcid ? s->nego.authcid : "-");
+}
+
+static void
+relay_emit_bind(struct session *s)
+{
+	cJSON *ev = events_begin("bind", s->id);
+
+	cJSON_AddStringToObject(ev, "jid", s->nego.jid);
+	events_emit(session_events(s), ev, NULL);
+	log_info("session=%s bound jid=%s", s->id, s->nego.jid);
+}
+
+static void
+relay_emit_peer_error(struct conn *c, const struct xnode *el)
+{
+	struct session *s = c->session;
+	const struct xnode *t;
+	cJSON *ev = events_begin("stream.error", s->id);
+	char *text;
+
+	cJSON_AddStringToObject(ev, "dir", c->dir);
+	cJSON_AddStringToObject(ev, "condition",
+	    s->nego.error_condition ? s->nego.error_condition : "unknown");
+	if ((t = xnode_child(el, NULL, "text")) != NULL) {
+		text = xnode_text(t);
+		cJSON_AddStringToObject(ev, "text", text);
+		free(text);
+	} else
+		cJSON_AddNullToObject(ev, "text");
+	cJSON_AddStringToObject(ev, "by", "peer");
+	events_emit(session_events(s), ev, NULL);
+	log_info("session=%s stream-error=%s dir=%s by=peer", s->id,
+	    s->nego.error_condition ? s->nego.error_condition : "unknown",
+	    c->dir);
+}
+
+/*
+ * XEP-0138 is obsolete and the proxy strips it from features; a client that
+ * asks anyway gets a local failure instead of a compressed stream nobody
+ * could inspect.
+ */
+static bool
+relay_answer_compress(struct conn *c, const struct xnode *el)
+{
+	static const char failure[] =
+	    "<failure xmlns='http://jabber.org/protocol/compress'>"
+	    "<setup-failed/></failure>";
+
+	if (c->side != CONN_CLIENT ||
+	    !xnode_is(el, NEGO_NS_COMPRESS, "compress"))
+		return false;
+	conn_write(c, failure, sizeof(failure) - 1);
+	return true;
+}
+
+static void
+relay_account(struct conn *c, const struct xnode *el)
+{
+	struct session *s = c->session;
+
+	c->elements_in++;
+	if (relay_is_stanza(el)) {
+		if (c->side == CONN_CLIENT)
+			s->stanzas_c2s++;
+		else
+			s->stanzas_s2c++;
+	}
+}
+
+/* What nego learned from el: events, state, and restart points. */
+static int
+relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
+{
+	struct session *s = c->session;
+
+	if (bits & NEGO_AUTH_OUTCOME)
+		relay_emit_auth(s);
+	if (bits & NEGO_BOUND) {
+		relay_emit_bind(s);
+		if (s->state == SESSION_NEGOTIATING)
+			session_set_state(s, SESSION_ESTABLISHED);
+	}
+	if (bits & NEGO_STREAM_ERROR)
+		relay_emit_peer_error(c, el);
+	if (bits & NEGO_RESTART) {
+		/* Both streams restart: the server's at the byte after this
+		 * element, the client's now that it has been delivered. */
+		c->restart = true;
+		c->peer->restart = true;
+		c->header_out = false;
+		c->peer->header_out = false;
+		return XMLSTREAM_STOP;
+	}
+	return XMLSTREAM_CONTINUE;
+}
+
+static int
+relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
+{
+	struct conn *c = arg;
+	struct session *s = c->session;
+	enum filter_verdict verdict = FILTER_PASS;
+	unsigned bits;
+	struct buf out;
+	int rc;
+
+	buf_init(&out);
+	relay_account(c, el);
+	bits = nego_observe(&s->nego, relay_dir(c), el);
+	if (relay_answer_compress(c, el)) {
+		verdict = FILTER_DROP;
+		s->dropped++;
+	} else if (c->side == CONN_UPSTREAM &&
+	    xnode_is(el, XMLSTREAM_NS_STREAMS, "features") &&
+	    nego_rewrite_features(el, s->client_tls == CONFIG_TLS_NONE)) {
+		xnode_serialize(el, XMLSTREAM_NS_CLIENT, &out);
+		bytes = out.data;
+		len = out.len;
+	}
+	relay_emit_element(c, el, bytes, len, verdict);
+	if (verdict == FILTER_PASS)
+		conn_write(c->peer, bytes, len);
+	rc = relay_apply_nego(c, el, bits);
+	buf_fini(&out);
+	xnode_free(el);
+	return rc;
+}
+
+static int
+relay_on_space(void *arg, const char *bytes, size_t len)
+{
+	struct conn *c = arg;
+
+	conn_write(c->peer, bytes, len);
+	return XMLSTREAM_CONTINUE;
+}
+
+static int
+relay_on_close(void *arg, const char *bytes, size_t len)
+{
+	struct conn *c = arg;
+	struct session *s = c->session;
+	struct event_xml x = { .xml = bytes, .len = len };
+	cJSON *ev = events_begin("stream.close", s->id);
+
+	cJSON_AddStringToObject(ev, "dir", c->dir);
+	events_emit(session_events(s), ev, &x);
+	conn_write(c->peer, bytes, len);
+	c->peer->closed_out = true;
+	c->stream_closed = true;
+	if (!c->peer->stream_closed)
+		s->client_closed_first = c->side == CONN_CLIENT;
+	if (c->peer->stream_closed) {
+		session_close(s, s->nego.error_condition != NULL
+			? SESSION_REASON_STREAM_ERROR
+			: s->client_closed_first
+			? SESSION_REASON_CLIENT_CLOSED
+			: SESSION_REASON_UPSTREAM_CLOSED);
+		return XMLSTREAM_STOP;
+	}
+	session_await_close(s);
+	return XMLSTREAM_CONTINUE;
+}
+
+const struct xmlstream_cbs relay_cbs = {
+	.on_open = relay_on_open,
+	.on_element = relay_on_element,
+	.on_space = relay_on_space,
+	.on_close = relay_on_close,
+};
+
+void
+relay_parse_error(struct conn *c)
+{
+	struct session *s = c->session;
+	enum xmlstream_err err = xmlstream_error(c->xs);
+	const char *detail = xmlstream_error_detail(c->xs);
+
+	log_info("session=%s parse-error=%s dir=%s detail=\"%s\"", s->id,
+	    xmlstream_err_str(err), c->dir, detail);
+	session_stream_error(c, xmlstream_err_condition(err), detail,
+	    err == XMLSTREAM_ERR_TOO_BIG
+		? "<stanza-too-big xmlns='urn:xmpp:errors'/>"
+		: NULL);
+	if (c->side == CONN_CLIENT) {
+		session_end_stream(c->peer);
+		session_close(s, SESSION_REASON_CLIENT_ERROR);
+	} else {
+		session_stream_error(c->peer, "internal-server-error",
+		    "the upstream server sent invalid XML", NULL);
+		session_close(s, SESSION_REASON_UPSTREAM_ERROR);
+	}
+}

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Session lifecycle: creation and the upstream connect, the explicit state
+ * machine and its one timer (connect, handshake, idle, linger), the ends of
+ * TCP legs, the proxy's own stream errors, and the single way out,
+ * session_close(), which flushes what was accepted for forwarding and then
+ * frees everything from a separate event so no callback runs on freed memory.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/dns.h>
+
+#include "addr.h"
+#include "log.h"
+#include "session_int.h"
+#include "streamerr.h"
+#include "xmalloc.h"
+
+#define SESSION_LINGER_S 5     /* flushing before the sockets close */
+#define SESSION_CLOSE_WAIT_S 10 /* waiting for the other side's close tag */
+
+static void session_timer_cb(evutil_socket_t, short, void *);
+static void session_reap_cb(evutil_socket_t, short, void *);
+
+const char *
+session_state_str(enum session_state st)
+{
+	switch (st) {
+	case SESSION_CONNECTING:
+		return "connecting";
+	case SESSION_NEGOTIATING:
+		return "negotiating";
+	case SESSION_ESTABLISHED:
+		return "established";
+	case SESSION_CLOSING:
+		return "closing";
+	}
+	return "unknown";
+}
+
+const char *
+session_reason_str(enum session_reason r)
+{
+	static const char *const names[] = {
+		[SESSION_REASON_CLIENT_CLOSED] = "client-closed",
+		[SESSION_REASON_UPSTREAM_CLOSED] = "upstream-closed",
+		[SESSION_REASON_CLIENT_DROPPED] = "client-dropped",
+		[SESSION_REASON_UPSTREAM_DROPPED] = "upstream-dropped",
+		[SESSION_REASON_CLIENT_ERROR] = "client-error",
+		[SESSION_REASON_UPSTREAM_ERROR] = "upstream-error",
+		[SESSION_REASON_UPSTREAM_UNREACHABLE] = "upstream-unreachable",
+		[SESSION_REASON_CONNECT_TIMEOUT] = "connect-timeout",
+		[SESSION_REASON_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+		[SESSION_REASON_IDLE_TIMEOUT] = "idle-timeout",
+		[SESSION_REASON_SHUTDOWN] = "shutdown",
+		[SESSION_REASON_SESSION_LIMIT] = "session-limit",
+		[SESSION_REASON_STREAM_ERROR] = "stream-error",
+	};
+
+	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
+		return names[r];
+	return "unknown";
+}
+
+const char *
+session_id(const struct session *s)
+{
+	return s->id;
+}
+
+enum session_state
+session_state(const struct session *s)
+{
+	return s->state;
+}
+
+struct events *
+session_events(const struct session *s)
+{
+	return s->env.events != NULL ? *s->env.events : NULL;
+}
+
+static double
+session_elapsed(const struct session *s)
+{
+	struct timeval now, d;
+
+	event_base_gettimeofday_cached(s->env.base, &now);
+	timersub(&now, &s->started, &d);
+	return (double)d.tv_sec + (double)d.tv_usec / 1e6;
+}
+
+static void
+session_arm(struct session *s, double seconds)
+{
+	struct timeval tv;
+
+	if (seconds < 0)
+		seconds = 0;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	evtimer_add(s->timer, &tv);
+}
+
+/* Arms the timer for the current state. */
+static void
+session_arm_state(struct session *s)
+{
+	double handshake = s->cfg->limits.handshake_timeout_s;
+
+	switch (s->state) {
+	case SESSION_CONNECTING:
+		session_arm(s, (double)s->cfg->limits.connect_timeout_s <
+			    handshake
+			? s->cfg->limits.connect_timeout_s
+			: handshake);
+		break;
+	case SESSION_NEGOTIATING:
+		session_arm(s, handshake - session_elapsed(s));
+		break;
+	case SESSION_ESTABLISHED:
+		session_arm(s, s->cfg->limits.idle_timeout_s);
+		break;
+	case SESSION_CLOSING:
+		session_arm(s, SESSION_LINGER_S);
+		break;
+	}
+}
+
+void
+session_set_state(struct session *s, enum session_state st)
+{
+	if (s->state == st)
+		return;
+	if (s->state == SESSION_CLOSING)
+		fatalx("session=%s state change out of closing to %s", s->id,
+		    session_state_str(st));
+	log_debug("session=%s state=%s->%s", s->id,
+	    session_state_str(s->state), session_state_str(st));
+	s->state = st;
+	session_arm_state(s);
+}
+
+void
+session_touch(struct session *s)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(s->env.base, &now);
+	s->last_activity = now.tv_sec;
+}
+
+void
+session_await_close(struct session *s)
+{
+	if (s->state != SESSION_CLOSING)
+		session_arm(s, SESSION_CLOSE_WAIT_S);
+}
+
+void
+session_stream_error(struct conn *to, const char *condition, const char *text,
+    const char *app_xml)
+{
+	struct session *s = to->session;
+	struct buf b;
+	cJSON *ev;
+
+	if (to->dead || to->closed_out)
+		return;
+	buf_init(&b);
+	if (!to->header_out)
+		streamerr_header(&b, s->nego.domain);
+	to->header_out = true;
+	streamerr_error(&b, condition, text, app_xml);
+	conn_write(to, b.data, b.len);
+	buf_fini(&b);
+	to->closed_out = true;
+	ev = events_begin("stream.error", s->id);
+	cJSON_AddStringToObject(ev, "dir",
+	    to->side == CONN_CLIENT ? "s2c" : "c2s");
+	cJSON_AddStringToObject(ev, "condition", condition);
+	if (text != NULL)
+		cJSON_AddStringToObject(ev, "text", text);
+	else
+		cJSON_AddNullToObject(ev, "text");
+	cJSON_AddStringToObject(ev, "by", "proxy");
+	events_emit(session_events(s), ev, NULL);
+	log_info("session=%s stream-error=%s to=%s text=\"%s\"", s->id,
+	    condition, to->side == CONN_CLIENT ? "client" : "upstream",
+	    text ? text : "");
+}
+
+void
+session_end_stream(struct conn *to)
+{
+	static const char close_tag[] = "</stream:stream>";
+
+	if (to->dead || !to->header_out || to->closed_out)
+		return;
+	conn_write(to, close_tag, sizeof(close_tag) - 1);
+	to->closed_out = true;
+}
+
+static void
+session_timeout(struct session *s, enum session_reason reason,
+    const char *condition, const char *text)
+{
+	session_stream_error(&s->client, condition, text, NULL);
+	session_end_stream(&s->upstream);
+	session_close(s, reason);
+}
+
+static void
+session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct timeval now;
+	double idle;
+
+	if (s->state == SESSION_CLOSING) {
+		log_debug("session=%s linger expired", s->id);
+		event_active(s->reaper, EV_TIMEOUT, 0);
+		return;
+	}
+	if (s->client.stream_closed || s->upstream.stream_closed) {
+		session_close(s, s->client_closed_first
+			? SESSION_REASON_CLIENT_CLOSED
+			: SESSION_REASON_UPSTREAM_CLOSED);
+		return;
+	}
+	switch (s->state) {
+	case SESSION_CONNECTING:
+		if (session_elapsed(s) >= s->cfg->limits.handshake_timeout_s) {
+			session_timeout(s, SESSION_REASON_HANDSHAKE_TIMEOUT,
+			    "connection-timeout", "negotiation timed out");
+			return;
+		}
+		session_stream_error(&s->client, "remote-connection-failed",
+		    "connecting to the upstream server timed out", NULL);
+		session_close(s, SESSION_REASON_CONNECT_TIMEOUT);
+		return;
+	case SESSION_NEGOTIATING:
+		session_timeout(s, SESSION_REASON_HANDSHAKE_TIMEOUT,
+		    "connection-timeout", "negotiation timed out");
+		return;
+	case SESSION_ESTABLISHED:
+		event_base_gettimeofday_cached(s->env.base, &now);
+		idle = (double)(now.tv_sec - s->last_activity);
+		if (idle < s->cfg->limits.idle_timeout_s) {
+			session_arm(s, s->cfg->limits.idle_timeout_s - idle);
+			return;
+		}
+		session_timeout(s, SESSION_REASON_IDLE_TIMEOUT,
+		    "connection-timeout", "idle timeout");
+		return;
+	case SESSION_CLOSING:
+		break;
+	}
+}
+
+void
+session_on_connected(struct session *s)
+{
+	evutil_socket_t fd = bufferevent_getfd(s->upstream.bev);
+	int one = 1;
+
+	if (fd != -1)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	log_debug("session=%s upstream connected", s->id);
+	if (s->state == SESSION_CONNECTING)
+		session_set_state(s, SESSION_NEGOTIATING);
+}
+
+void
+session_on_leg_end(struct conn *c, bool error)
+{
+	struct session *s = c->session;
+	int dns_err;
+
+	c->eof = true;
+	if (error)
+		c->dead = true;
+	if (s->state == SESSION_CLOSING) {
+		session_on_drained(s);
+		return;
+	}
+	if (c->side == CONN_UPSTREAM && !c->connected) {
+		dns_err = bufferevent_socket_get_dns_error(c->bev);
+		log_info("session=%s upstream=%s unreachable: %s", s->id,
+		    s->cfg->upstream.address,
+		    dns_err ? evutil_gai_strerror(dns_err)
+			    : evutil_socket_error_to_string(
+				  EVUTIL_SOCKET_ERROR()));
+		c->dead = true;
+		session_stream_error(&s->client, "remote-connection-failed",
+		    "the upstream server is unreachable", NULL);
+		session_close(s, SESSION_REASON_UPSTREAM_UNREACHABLE);
+		return;
+	}
+	if (c->stream_closed) {
+		session_close(s, s->nego.error_condition != NULL
+			? SESSION_REASON_STREAM_ERROR
+			: s->client_closed_first
+			? SESSION_REASON_CLIENT_CLOSED
+			: SESSION_REASON_UPSTREAM_CLOSED);
+		return;
+	}
+	/* A dropped connection is mirrored as a dropped connection. */
+	session_close(s, c->side == CONN_CLIENT
+		? SESSION_REASON_CLIENT_DROPPED
+		: SESSION_REASON_UPSTREAM_DROPPED);
+}
+
+static bool
+session_flushed(const struct session *s)
+{
+	return (s->client.dead || conn_pending(&s->client) == 0) &&
+	    (s->upstream.dead || conn_pending(&s->upstream) == 0);
+}
+
+void
+session_on_drained(struct session *s)
+{
+	if (s->state == SESSION_CLOSING && session_flushed(s))
+		event_active(s->reaper, EV_TIMEOUT, 0);
+}
+
+void
+session_close(struct session *s, enum session_reason reason)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	s->reason = reason;
+	session_set_state(s, SESSION_CLOSING);
+	conn_stop_reading(&s->client);
+	conn_stop_reading(&s->upstream);
+	/* Flush with the write callback firing only when empty. */
+	if (!s->client.dead)
+		bufferevent_setwatermark(s->client.bev, EV_WRITE, 0, 0);
+	if (!s->upstream.dead)
+		bufferevent_setwatermark(s->upstream.bev, EV_WRITE, 0, 0);
+	session_on_drained(s);
+}
+
+void
+session_shutdown(struct session *s)
+{
+	session_stream_error(&s->client, "system-shutdown",
+	    "xmppgate is shutting down", NULL);
+	session_end_stream(&s->upstream);
+	session_close(s, SESSION_REASON_SHUTDOWN);
+}
+
+static void
+session_emit_close(struct session *s, double duration)
+{
+	cJSON *ev = events_begin("session.close", s->id), *o;
+	char idbuf[3072];
+	const char *jid = nego_identity(&s->nego, idbuf, sizeof(idbuf));
+
+	cJSON_AddStringToObject(ev, "reason", session_reason_str(s->reason));
+	cJSON_AddNumberToObject(ev, "duration_s", duration);
+	if (jid != NULL)
+		cJSON_AddStringToObject(ev, "jid", jid);
+	else
+		cJSON_AddNullToObject(ev, "jid");
+	o = cJSON_AddObjectToObject(ev, "bytes");
+	cJSON_AddNumberToObject(o, "c2s", (double)s->client.bytes_in);
+	cJSON_AddNumberToObject(o, "s2c", (double)s->upstream.bytes_in);
+	o = cJSON_AddObjectToObject(ev, "stanzas");
+	cJSON_AddNumberToObject(o, "c2s", (double)s->stanzas_c2s);
+	cJSON_AddNumberToObject(o, "s2c", (double)s->stanzas_s2c);
+	cJSON_AddNumberToObject(ev, "dropped", (double)s->dropped);
+	cJSON_AddNumberToObject(ev, "rewritten", (double)s->rewritten);
+	events_emit(session_events(s), ev, NULL);
+	events_flush(session_events(s));
+}
+
+/* Frees the session; runs from its own event, never inside a callback. */
+static void
+session_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	double duration = session_elapsed(s);
+
+	session_emit_close(s, duration);
+	log_info("session=%s closed reason=%s duration=%.3fs jid=%s "
+		 "c2s_bytes=%llu c2s_stanzas=%llu s2c_bytes=%llu "
+		 "s2c_stanzas=%llu tls_client=none tls_upstream=none",
+	    s->id, session_reason_str(s->reason), duration,
+	    s->nego.jid ? s->nego.jid : "-",
+	    (unsigned long long)s->client.bytes_in,
+	    (unsigned long long)s->stanzas_c2s,
+	    (unsigned long long)s->upstream.bytes_in,
+	    (unsigned long long)s->stanzas_s2c);
+	if (s->env.on_free != NULL)
+		s->env.on_free(s->env.arg, s);
+	conn_fini(&s->client);
+	conn_fini(&s->upstream);
+	event_free(s->timer);
+	event_free(s->reaper);
+	nego_fini(&s->nego);
+	config_unref(s->cfg);
+	free(s->client_addr);
+	free(s->listener_addr);
+	free(s);
+}
+
+static void
+session_emit_open(struct session *s)
+{
+	cJSON *ev = events_begin("session.open", s->id);
+
+	cJSON_AddStringToObject(ev, "client", s->client_addr);
+	cJSON_AddStringToObject(ev, "listener", s->listener_addr);
+	cJSON_AddStringToObject(ev, "upstream",
+	    s->cfg->upstream.address ? s->cfg->upstream.address : "");
+	events_emit(session_events(s), ev, NULL);
+	log_info("session=%s open client=%s listener=%s upstream=%s", s->id,
+	    s->client_addr, s->listener_addr,
+	    s->cfg->upstream.address ? s->cfg->upstream.address : "-");
+}
+
+/* Starts the TCP connect to the configured upstream. Returns -1 on failure. */
+static int
+session_connect(struct session *s)
+{
+	char host[256];
+	unsigned port;
+	const char *errstr;
+
+	if (s->cfg->upstream.address == NULL ||
+	    addr_split(s->cfg->upstream.address, host, sizeof(host), &port,
+		&errstr) == -1)
+		return -1;
+	return bufferevent_socket_connect_hostname(s->upstream.bev,
+	    s->env.dns, AF_UNSPEC, host, (int)port);
+}
+
+struct session *
+session_new(const struct session_env *env, struct config *cfg, const char *id,
+    struct bufferevent *client, const char *client_addr,
+    const struct config_listen *listener, struct bufferevent *upstream)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	size_t max = cfg->limits.max_stanza_bytes;
+	bool connect = upstream == NULL;
+
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->env = *env;
+	s->cfg = config_ref(cfg);
+	s->client_addr = xstrdup(client_addr);
+	s->listener_addr = xstrdup(listener->address);
+	s->client_tls = listener->tls;
+	nego_init(&s->nego);
+	event_base_gettimeofday_cached(env->base, &s->started);
+	session_touch(s);
+	if (upstream == NULL)
+		upstream = bufferevent_socket_new(env->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	conn_init(&s->client, s, CONN_CLIENT, client, max);
+	conn_init(&s->upstream, s, CONN_UPSTREAM, upstream, max);
+	s->client.peer = &s->upstream;
+	s->upstream.peer = &s->client;
+	s->client.connected = true;
+	s->upstream.connected = !connect;
+	s->timer = evtimer_new(env->base, session_timer_cb, s);
+	s->reaper = event_new(env->base, -1, 0, session_reap_cb, s);
+	s->state = connect ? SESSION_CONNECTING : SESSION_NEGOTIATING;
+	session_emit_open(s);
+	session_arm_state(s);
+	conn_start(&s->client);
+	conn_start(&s->upstream);
+	if (connect && session_connect(s) == -1) {
+		s->upstream.dead = true;
+		session_stream_error(&s->client, "remote-connection-failed",
+		    "the upstream server address cannot be used", NULL);
+		session_close(s, SESSION_REASON_UPSTREAM_UNREACHABLE);
+	}
+	return s;
+}
+
+/* Refusals: write, then free once flushed (or after the write timeout). */
+static void
+session_refuse_done_cb(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void
+session_refuse_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	bufferevent_free(bev);
+}
+
+void
+session_refuse(struct bufferevent *client, const char *condition,
+    const char *text)
+{
+	struct timeval tv = { SESSION_LINGER_S, 0 };
+	struct buf b;
+
+	buf_init(&b);
+	streamerr_header(&b, NULL);
+	streamerr_error(&b, condition, text, NULL);
+	bufferevent_setcb(client, NULL, session_refuse_done_cb,
+	    session_refuse_event_cb, NULL);
+	bufferevent_set_timeouts(client, NULL, &tv);
+	bufferevent_write(client, b.data, b.len);
+	bufferevent_enable(client, EV_WRITE);
+	buf_fini(&b);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A session: one client stream relayed to the upstream. It owns its two conns
+ * and its negotiation knowledge, holds a reference to the config it started
+ * with, and ends exactly once through session_close(), which writes the
+ * session.close event and frees everything once the legs have flushed.
+ */
+#ifndef XMPPGATE_SESSION_H
+#define XMPPGATE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "conn.h"
+#include "events.h"
+#include "nego.h"
+
+enum session_state {
+	SESSION_CONNECTING,  /* upstream TCP connect pending */
+	SESSION_NEGOTIATING, /* streams open, SASL and bind not done */
+	SESSION_ESTABLISHED, /* the session's JID is known: idle timer */
+	SESSION_CLOSING,     /* session_close() called: flushing legs */
+};
+
+enum session_reason {
+	SESSION_REASON_CLIENT_CLOSED,
+	SESSION_REASON_UPSTREAM_CLOSED,
+	SESSION_REASON_CLIENT_DROPPED,
+	SESSION_REASON_UPSTREAM_DROPPED,
+	SESSION_REASON_CLIENT_ERROR,
+	SESSION_REASON_UPSTREAM_ERROR,
+	SESSION_REASON_UPSTREAM_UNREACHABLE,
+	SESSION_REASON_CONNECT_TIMEOUT,
+	SESSION_REASON_HANDSHAKE_TIMEOUT,
+	SESSION_REASON_IDLE_TIMEOUT,
+	SESSION_REASON_SHUTDOWN,
+	SESSION_REASON_SESSION_LIMIT,
+	SESSION_REASON_STREAM_ERROR,
+};
+
+struct session;
+
+/* What a session borrows from its owner (the proxy, or a test). */
+struct session_env {
+	struct event_base *base;
+	struct evdns_base *dns;	 /* may be NULL when upstream bevs are given */
+	struct events **events;	 /* borrowed: *events may change on reload */
+	/* Called once, just before the session's memory is freed. */
+	void (*on_free)(void *arg, struct session *);
+	void *arg;
+};
+
+/*
+ * Starts a session for an accepted client. client is owned by the session
+ * from here on; listener is the listener that accepted it (copied). upstream
+ * is NULL to connect to cfg->upstream.address, or a
+ * ready bufferevent (tests, bufferevent_pair) also owned from here on.
+ * Always returns the session; when the upstream connect cannot even be
+ * started, the client already got a stream error and the session is closing.
+ */
+struct session *session_new(const struct session_env *, struct config *cfg,
+    const char *id, struct bufferevent *client, const char *client_addr,
+    const struct config_listen *listener, struct bufferevent *upstream);
+
+/*
+ * Ends the session with a reason: stops reading both legs, flushes what was
+ * already accepted for forwarding (bounded by a linger timer), emits
+ * session.close and frees the session. Idempotent; the caller must return
+ * right after it without touching the session again.
+ */
+void session_close(struct session *, enum session_reason);
+/* Sends system-shutdown to the client, closes the upstream stream cleanly,
+ * then session_close(SHUTDOWN). */
+void session_shutdown(struct session *);
+/* Ends a session the proxy refuses to serve (limit): header + error. */
+void session_refuse(struct bufferevent *client, const char *condition,
+    const char *text);
+
+const char *session_reason_str(enum session_reason);
+const char *session_state_str(enum session_state);
+const char *session_id(const struct session *);
+enum session_state session_state(const struct session *);
+
+#endif
