@@ -18,7 +18,10 @@ struct jid {
 /* Returns -1 on an empty or malformed JID (empty part, part > 1023 bytes). */
 int jid_parse(const char *s, struct jid *out) __attribute__((warn_unused_result));
 void jid_fini(struct jid *);
-/* The bare JID (local@domain or domain), xmalloc'd. */
+/*
+ * The bare JID (local@domain or domain), xmalloc'd; NULL when s is NULL or
+ * not a valid JID (the same rules as jid_parse).
+ */
 char *jid_bare(const char *s);
 
 #endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration: loaded from JSON (cJSON), validated whole, table-driven.
+ * An error names the JSON path and the reason ("limits.max_stanza_bytes: must
+ * be at least 10000"); unknown keys are errors. A config is immutable once
+ * loaded and shared by reference: sessions hold the one they started with.
+ */
+#ifndef XMPPGATE_CONFIG_H
+#define XMPPGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum config_tls {
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_STARTTLS,
+	CONFIG_TLS_DIRECT,
+	CONFIG_TLS_PASSTHROUGH,
+};
+
+enum config_log_type {
+	CONFIG_LOG_JSON,    /* JSON-lines events to a file or stdout */
+	CONFIG_LOG_CONSOLE, /* live human-readable trace */
+};
+
+struct config_listen {
+	char *address; /* owned; "ADDR:PORT" or "[V6]:PORT" */
+	enum config_tls tls;
+	bool tls_required;
+};
+
+struct config_log {
+	enum config_log_type type;
+	char *path; /* owned; NULL or "-" means stdout */
+	bool redact;
+};
+
+struct config {
+	int refs;
+	struct config_listen *listen; /* owned array */
+	size_t nlisten;
+	struct {
+		char *address; /* owned; "HOST:PORT", NULL until set */
+		enum config_tls tls;
+		bool verify;
+		char *ca_file;	   /* owned or NULL */
+		char *server_name; /* owned or NULL */
+	} upstream;
+	struct {
+		char *cert; /* owned or NULL */
+		char *key;  /* owned or NULL */
+	} tls;
+	struct {
+		size_t max_stanza_bytes;
+		unsigned max_sessions;
+		unsigned connect_timeout_s;
+		unsigned handshake_timeout_s;
+		unsigned idle_timeout_s;
+	} limits;
+	struct config_log *logs; /* owned array */
+	size_t nlogs;
+};
+
+#define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
+#define CONFIG_MIN_STANZA_BYTES 10000 /* RFC 6120 13.12 floor */
+
+/* A config holding only defaults (no listener, no upstream). */
+struct config *config_new(void);
+/*
+ * Parses and validates JSON text over defaults. Returns NULL and sets *err
+ * (xmalloc'd, "path: reason") on any error; several errors come one per line,
+ * invalid JSON as "line L, column C: invalid JSON ...". err may be NULL.
+ */
+struct config *config_parse(const char *json, char **err);
+/* Reads and parses a file; a read error is reported as "FILE: reason". */
+struct config *config_load(const char *path, char **err);
+/*
+ * Command-line overrides (-l, -u). Return -1 and set *err on bad input
+ * ("-l ADDR: reason"). Only on a config nobody else holds yet (refs == 1).
+ */
+int config_add_listen(struct config *, const char *address, char **err)
+    __attribute__((warn_unused_result));
+int config_set_upstream(struct config *, const char *address, char **err)
+    __attribute__((warn_unused_result));
+/* Drops every listener, so that -l replaces the file's list. */
+void config_clear_listen(struct config *);
+/* Final check before running: a listener and an upstream exist. */
+int config_check(const struct config *, char **err)
+    __attribute__((warn_unused_result));
+
+struct config *config_ref(struct config *);
+void config_unref(struct config *); /* NULL is a no-op */
+
+const char *config_tls_str(enum config_tls);
+const char *config_log_type_str(enum config_log_type);
+
+#endif

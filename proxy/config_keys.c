@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What the config file may say: one table per JSON object (root, listen[],
+ * upstream, tls, limits, logs[]) and the validators for single keys and for
+ * rules across keys. The walking, type checking and error paths are in
+ * config.c; this file holds no control flow over the JSON tree, so adding a
+ * key is adding a row. TLS modes other than "none", filters and recordings
+ * are parsed but refused here until their issues land.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "config_keys.h"
+
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Upper bounds: generous, but each one a value no sane deployment exceeds. */
+#define MAX_STANZA_BYTES (16 * 1024 * 1024)
+#define MAX_SESSIONS 1000000
+#define MAX_NEGOTIATION_TIMEOUT_S 3600 /* an hour to connect or negotiate */
+#define MAX_IDLE_TIMEOUT_S 604800      /* a week without a byte */
+
+/* Longest host name (RFC 1035) plus NUL, enough for any IPv6 literal too. */
+#define HOST_MAX 256
+
+struct tls_name {
+	const char *name;
+	enum config_tls tls;
+};
+
+/* In the order the messages list them; upstream takes the first three. */
+static const struct tls_name tls_names[] = {
+	{"none", CONFIG_TLS_NONE},
+	{"starttls", CONFIG_TLS_STARTTLS},
+	{"direct", CONFIG_TLS_DIRECT},
+	{"passthrough", CONFIG_TLS_PASSTHROUGH},
+};
+#define UPSTREAM_NTLS 3
+
+bool
+config_tls_supported(enum config_tls tls)
+{
+	return tls == CONFIG_TLS_NONE;
+}
+
+int
+config_check_listen_address(const char *s, const char **errstr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return addr_parse_numeric(s, &ss, &len, errstr);
+}
+
+int
+config_check_upstream_address(const char *s, const char **errstr)
+{
+	char host[HOST_MAX];
+	unsigned port;
+
+	return addr_split(s, host, sizeof(host), &port, errstr);
+}
+
+void
+config_listen_init(void *obj)
+{
+	struct config_listen *l = obj;
+
+	l->address = NULL;
+	l->tls = CONFIG_TLS_NONE;
+	l->tls_required = true;
+}
+
+void
+config_log_init(void *obj)
+{
+	struct config_log *lg = obj;
+
+	lg->type = CONFIG_LOG_JSON;
+	lg->path = NULL;
+	lg->redact = true;
+}
+
+/* Empty strings for file names and the like are always a mistake. */
+static int
+validate_nonempty(struct config_ctx *ctx, const cJSON *item)
+{
+	if (item->valuestring[0] == '\0')
+		return config_error(ctx, "must not be empty");
+	return 0;
+}
+
+static int
+validate_listen_address(struct config_ctx *ctx, const cJSON *item)
+{
+	const char *errstr;
+	char shown[80];
+
+	if (config_check_listen_address(item->valuestring, &errstr) == -1)
+		return config_error(ctx, "'%s': %s",
+		    config_printable(item->valuestring, shown, sizeof(shown)),
+		    errstr);
+	return 0;
+}
+
+static int
+validate_upstream_address(struct config_ctx *ctx, const cJSON *item)
+{
+	const char *errstr;
+	char shown[80];
+
+	if (config_check_upstream_address(item->valuestring, &errstr) == -1)
+		return config_error(ctx, "'%s': %s",
+		    config_printable(item->valuestring, shown, sizeof(shown)),
+		    errstr);
+	return 0;
+}
+
+/* Maps a TLS mode name among the first n of tls_names, then refuses it if
+ * this build cannot do it yet: the parsing stays so TLS only flips a switch. */
+static int
+apply_tls(struct config_ctx *ctx, const cJSON *item, void *dst, size_t n)
+{
+	enum config_tls *tls = dst;
+	struct buf allowed;
+	char shown[80];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(item->valuestring, tls_names[i].name) == 0)
+			break;
+	if (i == n) {
+		buf_init(&allowed);
+		for (i = 0; i < n; i++)
+			buf_addf(&allowed, "%s'%s'", i ? ", " : "",
+			    tls_names[i].name);
+		config_error(ctx, "expected one of %s, got '%s'", allowed.data,
+		    config_printable(item->valuestring, shown, sizeof(shown)));
+		buf_fini(&allowed);
+		return -1;
+	}
+	*tls = tls_names[i].tls;
+	if (!config_tls_supported(*tls))
+		return config_error(ctx,
+		    "'%s' is not supported yet (TLS arrives with issue 3)",
+		    tls_names[i].name);
+	return 0;
+}
+
+static int
+apply_listen_tls(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	return apply_tls(ctx, item, dst, NKEYS(tls_names));
+}
+
+static int
+apply_upstream_tls(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	return apply_tls(ctx, item, dst, UPSTREAM_NTLS);
+}
+
+static int
+apply_log_type(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	enum config_log_type *type = dst;
+	const char *s = item->valuestring;
+	char shown[80];
+
+	if (strcmp(s, "json") == 0)
+		*type = CONFIG_LOG_JSON;
+	else if (strcmp(s, "console") == 0)
+		*type = CONFIG_LOG_CONSOLE;
+	else if (strcmp(s, "record") == 0)
+		return config_error(ctx, "'record' is not supported yet "
+		    "(recordings arrive with issue 5)");
+	else
+		return config_error(ctx,
+		    "expected one of 'json', 'console', got '%s'",
+		    config_printable(s, shown, sizeof(shown)));
+	return 0;
+}
+
+/* Filter types do not exist yet: only the empty list is a valid chain. */
+static int
+apply_filters(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	size_t i, n = (size_t)cJSON_GetArraySize(item), mark;
+
+	for (i = 0; i < n; i++) {
+		mark = config_path_push_index(ctx, i);
+		config_error(ctx, "filter types arrive with issue 4");
+		config_path_pop(ctx, mark);
+	}
+	return n ? -1 : 0;
+}
+
+static void
+check_tls(struct config_ctx *ctx, void *obj)
+{
+	struct config *cfg = ctx->cfg;
+	size_t mark;
+
+	(void)obj;
+	if ((cfg->tls.cert == NULL) == (cfg->tls.key == NULL))
+		return;
+	mark = config_path_push_key(ctx, cfg->tls.cert ? "key" : "cert");
+	config_error(ctx, "required with tls.%s",
+	    cfg->tls.cert ? "cert" : "key");
+	config_path_pop(ctx, mark);
+}
+
+static void
+check_log(struct config_ctx *ctx, void *obj)
+{
+	struct config_log *lg = obj;
+	size_t mark;
+
+	if (lg->type == CONFIG_LOG_CONSOLE && lg->path != NULL) {
+		mark = config_path_push_key(ctx, "path");
+		config_error(ctx, "only valid for type 'json' (the console "
+		    "trace goes to stdout)");
+		config_path_pop(ctx, mark);
+	}
+}
+
+/* Two listeners on one address could never both bind: say so now. */
+static void
+check_root(struct config_ctx *ctx, void *obj)
+{
+	struct config *cfg = obj;
+	size_t i, j, mark;
+
+	for (j = 1; j < cfg->nlisten; j++) {
+		for (i = 0; i < j; i++) {
+			if (!config_same_listen_address(cfg->listen[i].address,
+			    cfg->listen[j].address))
+				continue;
+			mark = config_path_push_key(ctx, "listen");
+			config_path_push_index(ctx, j);
+			config_path_push_key(ctx, "address");
+			config_error(ctx, "same address as listen[%zu]", i);
+			config_path_pop(ctx, mark);
+			break;
+		}
+	}
+}
+
+int
+config_same_listen_address(const char *a, const char *b)
+{
+	struct sockaddr_storage sa, sb;
+	socklen_t la, lb;
+	const char *errstr;
+
+	if (a == NULL || b == NULL ||
+	    addr_parse_numeric(a, &sa, &la, &errstr) == -1 ||
+	    addr_parse_numeric(b, &sb, &lb, &errstr) == -1)
+		return 0;
+	return la == lb && memcmp(&sa, &sb, la) == 0;
+}
+
+#define LISTEN(f) offsetof(struct config_listen, f)
+static const struct config_key listen_keys[] = {
+	{.name = "address", .type = CONFIG_KEY_STRING, .required = true,
+	    .validate = validate_listen_address, .offset = LISTEN(address)},
+	{.name = "tls", .type = CONFIG_KEY_STRING, .apply = apply_listen_tls,
+	    .offset = LISTEN(tls)},
+	{.name = "required", .type = CONFIG_KEY_BOOL,
+	    .offset = LISTEN(tls_required)},
+};
+static const struct config_table listen_table = {
+	.keys = listen_keys,
+	.nkeys = NKEYS(listen_keys),
+	.elem_size = sizeof(struct config_listen),
+	.init = config_listen_init,
+};
+
+/* Offsets within the anonymous structs are taken from their first byte. */
+#define IN(obj, f) (offsetof(struct config, obj.f) - offsetof(struct config, obj))
+
+static const struct config_key upstream_keys[] = {
+	{.name = "address", .type = CONFIG_KEY_STRING,
+	    .validate = validate_upstream_address,
+	    .offset = IN(upstream, address)},
+	{.name = "tls", .type = CONFIG_KEY_STRING, .apply = apply_upstream_tls,
+	    .offset = IN(upstream, tls)},
+	{.name = "verify", .type = CONFIG_KEY_BOOL,
+	    .offset = IN(upstream, verify)},
+	{.name = "ca_file", .type = CONFIG_KEY_STRING_OR_NULL,
+	    .validate = validate_nonempty, .offset = IN(upstream, ca_file)},
+	{.name = "server_name", .type = CONFIG_KEY_STRING_OR_NULL,
+	    .validate = validate_nonempty,
+	    .offset = IN(upstream, server_name)},
+};
+static const struct config_table upstream_table = {
+	.keys = upstream_keys,
+	.nkeys = NKEYS(upstream_keys),
+};
+
+static const struct config_key tls_keys[] = {
+	{.name = "cert", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, cert)},
+	{.name = "key", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, key)},
+};
+static const struct config_table tls_table = {
+	.keys = tls_keys,
+	.nkeys = NKEYS(tls_keys),
+	.check = check_tls,
+};
+
+static const struct config_key limits_keys[] = {
+	{.name = "max_stanza_bytes", .type = CONFIG_KEY_SIZE,
+	    .offset = IN(limits, max_stanza_bytes),
+	    .min = CONFIG_MIN_STANZA_BYTES, .max = MAX_STANZA_BYTES},
+	{.name = "max_sessions", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, max_sessions), .min = 1, .max = MAX_SESSIONS},
+	{.name = "connect_timeout_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, connect_timeout_s), .min = 1,
+	    .max = MAX_NEGOTIATION_TIMEOUT_S},
+	{.name = "handshake_timeout_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, handshake_timeout_s), .min = 1,
+	    .max = MAX_NEGOTIATION_TIMEOUT_S},
+	{.name = "idle_timeout_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, idle_timeout_s), .min = 1,
+	    .max = MAX_IDLE_TIMEOUT_S},
+};
+static const struct config_table limits_table = {
+	.keys = limits_keys,
+	.nkeys = NKEYS(limits_keys),
+};
+
+#define LOG(f) offsetof(struct config_log, f)
+static const struct config_key log_keys[] = {
+	{.name = "type", .type = CONFIG_KEY_STRING, .required = true,
+	    .apply = apply_log_type, .offset = LOG(type)},
+	{.name = "path", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = LOG(path)},
+	{.name = "redact", .type = CONFIG_KEY_BOOL, .offset = LOG(redact)},
+};
+static const struct config_table log_table = {
+	.keys = log_keys,
+	.nkeys = NKEYS(log_keys),
+	.elem_size = sizeof(struct config_log),
+	.init = config_log_init,
+	.check = check_log,
+};
+
+#define ROOT(f) offsetof(struct config, f)
+static const struct config_key root_keys[] = {
+	{.name = "listen", .type = CONFIG_KEY_ARRAY, .sub = &listen_table,
+	    .offset = ROOT(listen), .count_offset = ROOT(nlisten)},
+	{.name = "upstream", .type = CONFIG_KEY_OBJECT, .sub = &upstream_table,
+	    .offset = ROOT(upstream)},
+	{.name = "tls", .type = CONFIG_KEY_OBJECT, .sub = &tls_table,
+	    .offset = ROOT(tls)},
+	{.name = "limits", .type = CONFIG_KEY_OBJECT, .sub = &limits_table,
+	    .offset = ROOT(limits)},
+	{.name = "filters", .type = CONFIG_KEY_ARRAY, .apply = apply_filters},
+	{.name = "logs", .type = CONFIG_KEY_ARRAY, .sub = &log_table,
+	    .offset = ROOT(logs), .count_offset = ROOT(nlogs)},
+};
+const struct config_table config_root_table = {
+	.keys = root_keys,
+	.nkeys = NKEYS(root_keys),
+	.check = check_root,
+};
