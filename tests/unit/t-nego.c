@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Negotiation knowledge: authcid from PLAIN and SCRAM initial responses,
+ * SASL1/SASL2 outcomes, bind matched by id, restarts, feature rewriting; and
+ * the base64 codec it uses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "nego.h"
+#include "xmalloc.h"
+#include "xmlstream.h"
+
+#include "../tap.h"
+
+#define HDR                                                                    \
+	"<stream:stream xmlns='jabber:client' "                                \
+	"xmlns:stream='http://etherx.jabber.org/streams' to='example.org' "    \
+	"version='1.0'>"
+
+static struct xnode *parsed;
+
+static int
+t_open(void *arg, const struct xnode *root, const char *b, size_t n)
+{
+	return XMLSTREAM_CONTINUE;
+}
+
+static int
+t_element(void *arg, struct xnode *el, const char *b, size_t n)
+{
+	xnode_free(parsed);
+	parsed = el;
+	return XMLSTREAM_CONTINUE;
+}
+
+static const struct xmlstream_cbs t_cbs = { .on_open = t_open,
+	.on_element = t_element };
+
+/* Parses one depth-1 element; the caller owns it. */
+static struct xnode *
+el(const char *xml)
+{
+	struct xmlstream *xs = xmlstream_new(&t_cbs, NULL, 65536);
+	size_t consumed;
+	struct xnode *e;
+
+	parsed = NULL;
+	if (xmlstream_feed(xs, HDR, strlen(HDR), &consumed) != 0 ||
+	    xmlstream_feed(xs, xml, strlen(xml), &consumed) != 0)
+		diag("parse failed: %s", xmlstream_error_detail(xs));
+	xmlstream_free(xs);
+	e = parsed;
+	parsed = NULL;
+	return e;
+}
+
+static unsigned
+observe(struct nego *n, enum nego_dir dir, const char *xml)
+{
+	struct xnode *e = el(xml);
+	unsigned bits;
+
+	if (e == NULL)
+		return 0xffff;
+	bits = nego_observe(n, dir, e);
+	xnode_free(e);
+	return bits;
+}
+
+static char *
+auth(const char *mech, const void *payload, size_t len, const char *ns)
+{
+	char b64[512];
+
+	b64_encode(payload, len, b64);
+	return xasprintf("<auth xmlns='%s' mechanism='%s'>%s</auth>", ns, mech,
+	    b64);
+}
+
+static void
+test_b64(void)
+{
+	unsigned char out[64];
+	char enc[64];
+	long n;
+
+	b64_encode((const unsigned char *)"hello!", 6, enc);
+	is_str(enc, "aGVsbG8h", "b64 encode, no padding");
+	b64_encode((const unsigned char *)"hi", 2, enc);
+	is_str(enc, "aGk=", "b64 encode, one pad");
+	n = b64_decode("aGk=", 4, out);
+	ok(n == 2 && memcmp(out, "hi", 2) == 0, "b64 decode with padding");
+	is_int(b64_decode("=", 1, out), 0, "'=' is the empty response");
+	is_int(b64_decode("a$==", 4, out), -1, "bad character rejected");
+	is_int(b64_decode("aGk=aGk=", 8, out), -1, "data after padding rejected");
+}
+
+static void
+test_sasl1_plain(void)
+{
+	struct nego n;
+	char *xml;
+	char buf[256];
+
+	nego_init(&n);
+	xml = auth("PLAIN", "\0alice\0s3cret", 13, NEGO_NS_SASL);
+	is_int(observe(&n, NEGO_C2S, xml), 0, "auth is not an outcome");
+	free(xml);
+	is_str(n.mechanism, "PLAIN", "mechanism learned");
+	is_str(n.authcid, "alice", "PLAIN authcid learned");
+	is_int(n.sasl_version, 1, "SASL1");
+	ok(nego_identity(&n, buf, sizeof(buf)) == NULL,
+	    "no identity before success");
+	is_int(observe(&n, NEGO_S2C,
+		   "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"),
+	    NEGO_AUTH_OUTCOME | NEGO_RESTART, "SASL1 success restarts");
+	ok(n.authenticated, "authenticated");
+	n.domain = xstrdup("example.org");
+	is_str(nego_identity(&n, buf, sizeof(buf)), "alice@example.org",
+	    "provisional identity authcid@domain");
+	is_int(observe(&n, NEGO_C2S,
+		   "<iq type='set' id='b1'><bind "
+		   "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r/x"
+		   "</resource></bind></iq>"),
+	    0, "bind request noted");
+	is_int(observe(&n, NEGO_S2C, "<iq type='result' id='other'/>"), 0,
+	    "unrelated result ignored");
+	is_int(observe(&n, NEGO_S2C,
+		   "<iq type='result' id='b1'><bind "
+		   "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>"
+		   "alice@example.org/r/x</jid></bind></iq>"),
+	    NEGO_BOUND, "bind result matched by id");
+	is_str(n.jid, "alice@example.org/r/x", "full JID learned");
+	nego_fini(&n);
+}
+
+static void
+test_sasl1_scram_failure(void)
+{
+	struct nego n;
+	const char *first = "n,,n=bob=2Cjr=3D,r=abcdef";
+	char *xml;
+
+	nego_init(&n);
+	xml = auth("SCRAM-SHA-1", first, strlen(first), NEGO_NS_SASL);
+	observe(&n, NEGO_C2S, xml);
+	free(xml);
+	is_str(n.authcid, "bob,jr=", "SCRAM saslname unescaped");
+	is_int(observe(&n, NEGO_S2C,
+		   "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+		   "<not-authorized/><text>no</text></failure>"),
+	    NEGO_AUTH_OUTCOME, "failure is an outcome, no restart");
+	ok(!n.authenticated, "not authenticated");
+	is_str(n.condition, "not-authorized", "failure condition");
+	nego_fini(&n);
+}
+
+static void
+test_sasl2(void)
+{
+	struct nego n;
+	char b64[128], *xml;
+	const char *first = "n,,n=carol,r=xyz";
+
+	nego_init(&n);
+	b64_encode((const unsigned char *)first, strlen(first), b64);
+	xml = xasprintf("<authenticate xmlns='urn:xmpp:sasl:2' "
+			"mechanism='SCRAM-SHA-256'><initial-response>%s"
+			"</initial-response><bind xmlns='urn:xmpp:bind:0'/>"
+			"</authenticate>",
+	    b64);
+	observe(&n, NEGO_C2S, xml);
+	free(xml);
+	is_int(n.sasl_version, 2, "SASL2");
+	is_str(n.authcid, "carol", "SASL2 authcid");
+	is_int(observe(&n, NEGO_S2C,
+		   "<success xmlns='urn:xmpp:sasl:2'><additional-data>x"
+		   "</additional-data><authorization-identifier>"
+		   "carol@example.org/phone</authorization-identifier>"
+		   "<bound xmlns='urn:xmpp:bind:0'/></success>"),
+	    NEGO_AUTH_OUTCOME | NEGO_BOUND, "SASL2 success: no restart");
+	is_str(n.jid, "carol@example.org/phone", "JID from SASL2");
+	nego_fini(&n);
+}
+
+static void
+test_stream_error_and_features(void)
+{
+	struct nego n;
+	struct xnode *f;
+	struct buf b;
+
+	nego_init(&n);
+	is_int(observe(&n, NEGO_S2C,
+		   "<stream:error><conflict "
+		   "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"),
+	    NEGO_STREAM_ERROR, "stream error seen");
+	is_str(n.error_condition, "conflict", "stream error condition");
+	nego_fini(&n);
+
+	f = el("<stream:features><starttls "
+	       "xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><compression "
+	       "xmlns='http://jabber.org/features/compress'><method>zlib"
+	       "</method></compression><mechanisms "
+	       "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN"
+	       "</mechanism></mechanisms></stream:features>");
+	ok(nego_rewrite_features(f, false), "compression stripped");
+	ok(xnode_child(f, NEGO_NS_TLS, "starttls") != NULL,
+	    "starttls kept when asked");
+	ok(nego_rewrite_features(f, true), "starttls stripped");
+	ok(!nego_rewrite_features(f, true), "nothing left to strip");
+	buf_init(&b);
+	xnode_serialize(f, "jabber:client", &b);
+	ok(strstr(b.data, "compress") == NULL && strstr(b.data, "tls") == NULL &&
+		strstr(b.data, "<mechanism>PLAIN</mechanism>") != NULL,
+	    "serialized features keep mechanisms: %s", b.data);
+	buf_fini(&b);
+	xnode_free(f);
+}
+
+int
+main(void)
+{
+	test_b64();
+	test_sasl1_plain();
+	test_sasl1_scram_failure();
+	test_sasl2();
+	test_stream_error_and_features();
+	return done_testing();
+}
