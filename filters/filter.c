@@ -2,8 +2,6 @@
 /*
  * Verdict names as they appear in events and logs.
  */
-#include "config.h"
-
 #include "filter.h"
 
 const char *

@@ -3,8 +3,6 @@
  * Base64 encoding and strict decoding, without OpenSSL's BIO machinery: the
  * inputs are short SASL payloads.
  */
-#include "config.h"
-
 #include <string.h>
 
 #include "b64.h"

@@ -3,10 +3,9 @@
  * Growable byte buffer. Keeps a NUL after the data so text users can print it
  * directly; binary users ignore it.
  */
-#include "config.h"
-
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"

@@ -5,8 +5,6 @@
  * (conn_throttle/conn_unthrottle are the only two places that change
  * reading), and end-of-connection reporting to the session.
  */
-#include "config.h"
-
 #include <string.h>
 
 #include <event2/buffer.h>

@@ -3,8 +3,6 @@
  * The event dispatcher: stamps events and hands them to the configured sinks
  * in order. Sinks are built from config (logs[]) plus the --trace console.
  */
-#include "config.h"
-
 #include <stdlib.h>
 #include <sys/time.h>
 #include <time.h>

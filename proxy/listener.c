@@ -4,8 +4,6 @@
  * "0.0.0.0" and "[::]" can both be configured), close-on-exec, reusable.
  * Accept errors (EMFILE and friends) are logged; the listener keeps going.
  */
-#include "config.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

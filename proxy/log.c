@@ -3,8 +3,6 @@
  * Operator log to stderr: "TIME LEVEL message" where message is key=value
  * pairs. Levels and trace categories are set at run time.
  */
-#include "config.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>

@@ -7,8 +7,6 @@
  * initial response (PLAIN or SCRAM client-first); the decoded bytes are wiped
  * at once because PLAIN carries the password beside it.
  */
-#include "config.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

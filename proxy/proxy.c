@@ -7,8 +7,6 @@
  * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
  * flush (bounded), exit.
  */
-#include "config.h"
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>

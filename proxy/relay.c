@@ -6,8 +6,6 @@
  * as their original bytes unless changed. Restart points (SASL1 success)
  * reset both parsers at the exact byte. Nothing unparsed is ever forwarded.
  */
-#include "config.h"
-
 #include <stdlib.h>
 #include <string.h>
 

@@ -6,8 +6,6 @@
  * session_close(), which flushes what was accepted for forwarding and then
  * frees everything from a separate event so no callback runs on freed memory.
  */
-#include "config.h"
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>

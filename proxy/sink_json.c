@@ -6,8 +6,6 @@
  * Writes go through stdio's buffer and are flushed once per event loop turn
  * by events_flush(), not per event.
  */
-#include "config.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -3,8 +3,6 @@
  * Stream headers and stream errors written by the proxy itself (RFC 6120
  * 4.7 and 4.9). Everything variable is escaped through xnode_escape.
  */
-#include "config.h"
-
 #include <stdio.h>
 #include <string.h>
 

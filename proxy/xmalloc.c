@@ -3,8 +3,6 @@
  * The xmalloc family: every allocation either succeeds or ends the process
  * with a message. No caller checks for NULL.
  */
-#include "config.h"
-
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,7 +45,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		xmalloc_die(SIZE_MAX);
-	p = realloc(ptr, nmemb * size ? nmemb * size : 1);
+	p = realloc(ptr, nmemb != 0 && size != 0 ? nmemb * size : 1);
 	if (p == NULL)
 		xmalloc_die(nmemb * size);
 	return p;
