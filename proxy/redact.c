@@ -10,7 +10,8 @@
  * element; redact_copy() clones only when it would find something. Text that
  * carries nothing (empty, whitespace, or the SASL "=" that means an empty
  * payload) is not a secret and is left as it is, so <auth mechanism='X'/> and
- * <response>=</response> need no copy. It does not look at raw bytes, at
+ * <response>=</response> need no copy; nor does a redacted copy, since the
+ * mark is not a secret either. It does not look at raw bytes, at
  * secrets in URLs (signed upload PUT URLs), or at end-to-end encrypted data.
  */
 #include "config.h"
@@ -38,11 +39,13 @@
 #define NS_MUC "http://jabber.org/protocol/muc"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 enum redact_kind {
-	RK_TEXT, /* every text node beneath the element */
-	RK_FIELD, /* the <value>s of a data-form field, when it is secret */
+	RK_TEXT,   /* every text node beneath the element */
+	RK_FIELD,  /* the <value>s of a data-form field, when it is secret */
 	RK_HEADER, /* an HTTP upload header, when it carries credentials */
-	RK_ATTR, /* one unqualified attribute of the element */
+	RK_ATTR,   /* one unqualified attribute of the element */
 };
 
 struct redact_rule {
@@ -104,9 +107,9 @@ static const char *const secret_headers[] = {
 
 /* The next node of a pre-order walk of root's subtree, or NULL at the end. */
 static struct xnode *
-walk_next(const struct xnode *n, const struct xnode *root, bool descend)
+walk_next(const struct xnode *n, const struct xnode *root)
 {
-	if (descend && n->type == XNODE_ELEMENT && n->children != NULL)
+	if (n->type == XNODE_ELEMENT && n->children != NULL)
 		return n->children;
 	while (n != root) {
 		if (n->next != NULL)
@@ -149,7 +152,7 @@ text_secret(struct xnode *el, bool apply)
 	struct xnode *n;
 	bool found = false;
 
-	for (n = el; n != NULL; n = walk_next(n, el, true)) {
+	for (n = el; n != NULL; n = walk_next(n, el)) {
 		if (n->type != XNODE_TEXT || !is_payload(n->text))
 			continue;
 		found = true;
@@ -183,7 +186,7 @@ field_is_secret(const struct xnode *field)
 	if (type != NULL && strcmp(type, "text-private") == 0)
 		return true;
 	return name_in(xnode_attr(field, "var"), secret_fields,
-	    sizeof(secret_fields) / sizeof(secret_fields[0]), false);
+	    NELEM(secret_fields), false);
 }
 
 /* Applies rule r to el; returns true when el held a secret under r. */
@@ -200,8 +203,7 @@ rule_apply(const struct redact_rule *r, struct xnode *el, bool apply)
 		return text_secret(el, apply);
 	case RK_HEADER:
 		if (!name_in(xnode_attr(el, "name"), secret_headers,
-		        sizeof(secret_headers) / sizeof(secret_headers[0]),
-		        true))
+			NELEM(secret_headers), true))
 			return false;
 		return text_secret(el, apply);
 	case RK_FIELD:
@@ -247,10 +249,10 @@ redact_walk(struct xnode *root, bool apply)
 	bool found = false;
 	size_t i;
 
-	for (n = root; n != NULL; n = walk_next(n, root, true)) {
+	for (n = root; n != NULL; n = walk_next(n, root)) {
 		if (n->type != XNODE_ELEMENT || n->ns == NULL)
 			continue;
-		for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		for (i = 0; i < NELEM(rules); i++) {
 			r = &rules[i];
 			if (strcmp(n->ns, r->ns) != 0 ||
 			    (r->name != NULL && strcmp(n->name, r->name) != 0))
