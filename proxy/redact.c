@@ -14,8 +14,6 @@
  * mark is not a secret either. It does not look at raw bytes, at
  * secrets in URLs (signed upload PUT URLs), or at end-to-end encrypted data.
  */
-#include "config.h"
-
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>

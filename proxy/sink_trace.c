@@ -10,8 +10,6 @@
  * writes to a FILE it does not own and flushes after every event; it does
  * not parse events back or keep any state between them.
  */
-#include "config.h"
-
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,8 +6,6 @@
  * are parsed from text with expat here, so the test does not depend on the
  * stream parser.
  */
-#include "config.h"
-
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

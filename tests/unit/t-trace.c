@@ -5,8 +5,6 @@
  * the other events, control characters escaped, and no secret ever shown.
  * Output goes to an open_memstream.
  */
-#include "config.h"
-
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
