@@ -84,5 +84,10 @@ const char *xmlstream_err_str(enum xmlstream_err);
 bool xmlstream_is_open(const struct xmlstream *);
 /* True once </stream:stream> was parsed. */
 bool xmlstream_is_closed(const struct xmlstream *);
+/*
+ * The default (content) namespace declared on the stream header, e.g.
+ * "jabber:client", or NULL; valid until the next reset.
+ */
+const char *xmlstream_content_ns(const struct xmlstream *);
 
 #endif
