@@ -55,6 +55,10 @@ void xnode_unlink(struct xnode *n);
 /* Removes and frees n from its parent. */
 void xnode_remove(struct xnode *n);
 
+/*
+ * Sets or replaces an attribute (ns NULL: unqualified); a NULL value removes
+ * it. Attributes in XNODE_NS_XML are written with the prefix xml.
+ */
 void xnode_set_attr(struct xnode *, const char *ns, const char *name,
     const char *value);
 /* Value of the attribute, NULL when absent. ns NULL means unqualified. */

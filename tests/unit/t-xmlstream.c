@@ -178,6 +178,22 @@ drive(struct xmlstream *xs, struct rec *r, const char *p, size_t len)
 	}
 }
 
+/* A multi-line diagnostic, each line marked as TAP commentary. */
+static void
+diag_lines(const char *title, const char *s)
+{
+	const char *nl;
+
+	diag("%s:", title);
+	while (s != NULL && *s != '\0') {
+		nl = strchr(s, '\n');
+		if (nl == NULL)
+			nl = s + strlen(s);
+		diag("  %.*s", (int)(nl - s), s);
+		s = *nl ? nl + 1 : nl;
+	}
+}
+
 struct run {
 	struct rec r;
 	enum xmlstream_err err;
@@ -269,9 +285,10 @@ check_splits(const char *name, const char *s, size_t len,
 	run_cuts(&other, s, len, cuts, len ? len - 1 : 0, stop_on, max);
 	ok(same_run(whole, &other), "%s: same events one byte at a time",
 	    name);
-	if (!same_run(whole, &other))
-		diag("whole: %s\nbytewise: %s", whole->r.log.data,
-		    other.r.log.data);
+	if (!same_run(whole, &other)) {
+		diag_lines("whole", whole->r.log.data);
+		diag_lines("bytewise", other.r.log.data);
+	}
 	rec_fini(&other.r);
 	free(cuts);
 }
