@@ -224,6 +224,18 @@ config_distance(const char *a, const char *b)
 	return rows[la % 3][lb];
 }
 
+bool
+config_key_seen(const struct config_table *t, unsigned long long seen,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nkeys; i++)
+		if (strcmp(t->keys[i].name, name) == 0)
+			return (seen & (1ULL << i)) != 0;
+	abort(); /* a check asking about a key its table lacks is a bug */
+}
+
 static void
 config_unknown_key(struct config_ctx *ctx, const struct config_table *t,
     const char *key)
@@ -417,7 +429,7 @@ config_walk_object(struct config_ctx *ctx, const cJSON *json,
 	}
 	/* Rules across keys only hold meaning once each key is right. */
 	if (t->check != NULL && ctx->nerrors == nerrors)
-		t->check(ctx, obj);
+		t->check(ctx, obj, seen);
 }
 
 static void

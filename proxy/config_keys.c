@@ -200,12 +200,13 @@ apply_filters(struct config_ctx *ctx, const cJSON *item, void *dst)
 }
 
 static void
-check_tls(struct config_ctx *ctx, void *obj)
+check_tls(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
 	struct config *cfg = ctx->cfg;
 	size_t mark;
 
 	(void)obj;
+	(void)seen;
 	if ((cfg->tls.cert == NULL) == (cfg->tls.key == NULL))
 		return;
 	mark = config_path_push_key(ctx, cfg->tls.cert ? "key" : "cert");
@@ -214,27 +215,38 @@ check_tls(struct config_ctx *ctx, void *obj)
 	config_path_pop(ctx, mark);
 }
 
-static void
-check_log(struct config_ctx *ctx, void *obj)
-{
-	struct config_log *lg = obj;
-	size_t mark;
+static const struct config_table log_table;
 
-	if (lg->type == CONFIG_LOG_CONSOLE && lg->path != NULL) {
-		mark = config_path_push_key(ctx, "path");
-		config_error(ctx, "only valid for type 'json' (the console "
-		    "trace goes to stdout)");
+/*
+ * The console trace writes to stdout and has no redaction switch of its own
+ * (yet): refuse keys it would silently ignore.
+ */
+static void
+check_log(struct config_ctx *ctx, void *obj, unsigned long long seen)
+{
+	static const char *const json_only[] = {"path", "redact"};
+	struct config_log *lg = obj;
+	size_t i, mark;
+
+	if (lg->type != CONFIG_LOG_CONSOLE)
+		return;
+	for (i = 0; i < NKEYS(json_only); i++) {
+		if (!config_key_seen(&log_table, seen, json_only[i]))
+			continue;
+		mark = config_path_push_key(ctx, json_only[i]);
+		config_error(ctx, "only valid for type 'json'");
 		config_path_pop(ctx, mark);
 	}
 }
 
 /* Two listeners on one address could never both bind: say so now. */
 static void
-check_root(struct config_ctx *ctx, void *obj)
+check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
 	struct config *cfg = obj;
 	size_t i, j, mark;
 
+	(void)seen;
 	for (j = 1; j < cfg->nlisten; j++) {
 		for (i = 0; i < j; i++) {
 			if (!config_same_listen_address(cfg->listen[i].address,

@@ -66,8 +66,11 @@ struct config_table {
 	size_t nkeys;
 	size_t elem_size;		/* ARRAY elements: struct size */
 	void (*init)(void *obj);	/* ARRAY elements: set defaults */
-	/* Cross-key rules, run after all keys of the object were applied. */
-	void (*check)(struct config_ctx *, void *obj);
+	/*
+	 * Cross-key rules, run once every key of the object was applied
+	 * without error; seen has bit i set when keys[i] was given.
+	 */
+	void (*check)(struct config_ctx *, void *obj, unsigned long long seen);
 };
 
 extern const struct config_table config_root_table;
@@ -83,6 +86,9 @@ void config_path_pop(struct config_ctx *, size_t mark);
 /* Walks a JSON object against a table, storing into obj. */
 void config_walk_object(struct config_ctx *, const cJSON *json,
     const struct config_table *, void *obj);
+/* Whether the key called name was given, for a table's check. */
+bool config_key_seen(const struct config_table *, unsigned long long seen,
+    const char *name);
 /* "a string", "an array", ... for "expected X, got Y" messages. */
 const char *config_json_type_str(const cJSON *);
 /*

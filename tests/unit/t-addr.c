@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "tap.h"
+#include "../tap.h"
 
 static void
 split_ok(const char *s, const char *want_host, unsigned want_port)

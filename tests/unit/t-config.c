@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "config_keys.h"
-#include "tap.h"
+#include "../tap.h"
 #include "xmalloc.h"
 
 /* The JSON text for a single-quoted literal. */
@@ -371,18 +371,20 @@ test_filters_logs(void)
 	fails("{'logs': [{'type': 'syslog'}]}",
 	    "logs[0].type: expected one of 'json', 'console', got 'syslog'",
 	    "unknown log type");
-	fails("{'logs': [{'type': 'json'}, {'type': 'console', 'path': 'x'}]}",
-	    "logs[1].path: only valid for type 'json' (the console trace goes "
-	    "to stdout)",
-	    "console has no path");
+	fails("{'logs': [{'type': 'json'}, {'path': 'x', 'type': 'console'}]}",
+	    "logs[1].path: only valid for type 'json'",
+	    "console has no path, whatever the key order");
+	fails("{'logs': [{'type': 'console', 'redact': true}]}",
+	    "logs[0].redact: only valid for type 'json'",
+	    "console has no redact switch");
 	fails("{'logs': [{'type': 'json', 'path': ''}]}",
 	    "logs[0].path: must not be empty", "empty path");
 	fails("{'logs': {'type': 'json'}}",
 	    "logs: expected an array, got an object", "logs must be an array");
 
 	cfg = loads("{'filters': [], 'logs': [{'type': 'json', 'path': '-'}, "
-	    "{'type': 'console', 'redact': false}, {'type': 'json', "
-	    "'path': '/tmp/e.jsonl', 'redact': true}]}",
+	    "{'type': 'console'}, {'type': 'json', 'redact': false, "
+	    "'path': '/tmp/e.jsonl'}]}",
 	    "logs of both types");
 	if (cfg != NULL) {
 		is_int(cfg->nlogs, 3, "three logs");
@@ -391,7 +393,7 @@ test_filters_logs(void)
 		is_int(cfg->logs[0].redact, 1, "redact defaults to true");
 		is_int(cfg->logs[1].type, CONFIG_LOG_CONSOLE, "console");
 		ok(cfg->logs[1].path == NULL, "console has no path");
-		is_int(cfg->logs[1].redact, 0, "redact false kept");
+		is_int(cfg->logs[2].redact, 0, "redact false kept");
 		is_str(cfg->logs[2].path, "/tmp/e.jsonl", "file path");
 	}
 	config_unref(cfg);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "jid.h"
-#include "tap.h"
+#include "../tap.h"
 
 static int
 same(const char *a, const char *b)
