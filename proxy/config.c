@@ -331,6 +331,10 @@ config_walk_array(struct config_ctx *ctx, const struct config_key *k,
 	assert(*countp == 0 && *arrp == NULL);
 	if (n == 0)
 		return;
+	if (k->max > 0 && n > (size_t)k->max) {
+		config_error(ctx, "at most %lld entries, got %zu", k->max, n);
+		return;
+	}
 	*arrp = xcalloc(n, t->elem_size);
 	*countp = n;
 	for (i = 0; i < n; i++)
@@ -510,6 +514,8 @@ config_parse(const char *json, char **err)
 
 	if (err != NULL)
 		*err = NULL;
+	if (json == NULL)
+		json = "";
 	root = cJSON_ParseWithOpts(json, &end, 1);
 	if (root == NULL) {
 		config_set_err(err, config_json_error(json, end));
@@ -610,6 +616,11 @@ config_add_listen(struct config *cfg, const char *address, char **err)
 	config_printable(address, shown, sizeof(shown));
 	if (config_check_listen_address(address, &errstr) == -1) {
 		config_set_err(err, xasprintf("-l %s: %s", shown, errstr));
+		return -1;
+	}
+	if (cfg->nlisten >= CONFIG_MAX_LISTEN) {
+		config_set_err(err, xasprintf("-l %s: at most %d listeners",
+		    shown, CONFIG_MAX_LISTEN));
 		return -1;
 	}
 	for (i = 0; i < cfg->nlisten; i++) {

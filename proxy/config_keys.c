@@ -366,7 +366,8 @@ static const struct config_table log_table = {
 #define ROOT(f) offsetof(struct config, f)
 static const struct config_key root_keys[] = {
 	{.name = "listen", .type = CONFIG_KEY_ARRAY, .sub = &listen_table,
-	    .offset = ROOT(listen), .count_offset = ROOT(nlisten)},
+	    .offset = ROOT(listen), .count_offset = ROOT(nlisten),
+	    .max = CONFIG_MAX_LISTEN},
 	{.name = "upstream", .type = CONFIG_KEY_OBJECT, .sub = &upstream_table,
 	    .offset = ROOT(upstream)},
 	{.name = "tls", .type = CONFIG_KEY_OBJECT, .sub = &tls_table,
@@ -375,7 +376,8 @@ static const struct config_key root_keys[] = {
 	    .offset = ROOT(limits)},
 	{.name = "filters", .type = CONFIG_KEY_ARRAY, .apply = apply_filters},
 	{.name = "logs", .type = CONFIG_KEY_ARRAY, .sub = &log_table,
-	    .offset = ROOT(logs), .count_offset = ROOT(nlogs)},
+	    .offset = ROOT(logs), .count_offset = ROOT(nlogs),
+	    .max = CONFIG_MAX_LOGS},
 };
 const struct config_table config_root_table = {
 	.keys = root_keys,

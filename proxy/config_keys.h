@@ -20,6 +20,9 @@
 
 /* At most this many errors are reported for one file; then a summary. */
 #define CONFIG_MAX_ERRORS 20
+/* Far more than any deployment needs, and it keeps the checks cheap. */
+#define CONFIG_MAX_LISTEN 256
+#define CONFIG_MAX_LOGS 64
 
 /* The state of one validation: where in the JSON we are, what went wrong. */
 struct config_ctx {
@@ -56,7 +59,7 @@ struct config_key {
 	int (*apply)(struct config_ctx *, const cJSON *item, void *dst);
 	size_t offset;	     /* destination within the object's struct */
 	size_t count_offset; /* ARRAY: the size_t element count */
-	long long min, max;  /* UINT, SIZE */
+	long long min, max;  /* UINT, SIZE: value; ARRAY: max elements */
 	const struct config_table *sub; /* OBJECT, ARRAY */
 };
 

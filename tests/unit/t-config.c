@@ -442,6 +442,37 @@ test_many_errors(void)
 
 	cfg = config_parse("{\"bogus\": 1}", NULL);
 	ok(cfg == NULL, "err may be NULL");
+	cfg = config_parse(NULL, &err);
+	is_str(err, "line 1, column 1: invalid JSON at end of input",
+	    "NULL text is empty text");
+	free(err);
+
+	/* Array sizes are capped, so the duplicate check stays cheap. */
+	buf_init(&b);
+	buf_adds(&b, "{\"listen\": [");
+	for (i = 0; i < CONFIG_MAX_LISTEN + 1; i++)
+		buf_addf(&b, "%s{\"address\": \"127.0.%d.%d:5222\"}",
+		    i ? "," : "", i / 256, i % 256);
+	buf_adds(&b, "]}");
+	cfg = config_parse(b.data, &err);
+	is_str(err, "listen: at most 256 entries, got 257", "listen cap");
+	free(err);
+	b.len -= strlen(",{\"address\": \"127.0.1.0:5222\"}]}");
+	buf_adds(&b, "]}");
+	cfg = config_parse(b.data, &err);
+	ok(cfg != NULL && cfg->nlisten == CONFIG_MAX_LISTEN,
+	    "256 distinct listeners accepted");
+	config_unref(cfg);
+	buf_fini(&b);
+	buf_init(&b);
+	buf_adds(&b, "{\"logs\": [");
+	for (i = 0; i < CONFIG_MAX_LOGS + 1; i++)
+		buf_addf(&b, "%s{\"type\": \"console\"}", i ? "," : "");
+	buf_adds(&b, "]}");
+	cfg = config_parse(b.data, &err);
+	is_str(err, "logs: at most 64 entries, got 65", "logs cap");
+	free(err);
+	buf_fini(&b);
 }
 
 static void
@@ -547,6 +578,19 @@ test_overrides(void)
 	    "-l duplicate message");
 	free(err);
 	is_int(cfg->nlisten, 2, "two -l listeners");
+	while (cfg->nlisten < CONFIG_MAX_LISTEN) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "127.1.0.%zu:1", cfg->nlisten);
+		if (config_add_listen(cfg, a, NULL) == -1)
+			break;
+	}
+	ok(config_add_listen(cfg, "127.2.0.1:1", &err) == -1, "-l cap");
+	is_str(err, "-l 127.2.0.1:1: at most 256 listeners", "-l cap message");
+	free(err);
+	config_clear_listen(cfg);
+	ok(config_add_listen(cfg, "127.0.0.1:5222", &err) == 0, "-l again");
+	ok(config_add_listen(cfg, "[::1]:5222", &err) == 0, "-l v6 again");
 	is_int(cfg->listen[1].tls, CONFIG_TLS_NONE, "-l gets tls none");
 	is_int(cfg->listen[1].tls_required, 1, "-l gets listener defaults");
 
