@@ -323,26 +323,28 @@ config_walk_array(struct config_ctx *ctx, const struct config_key *k,
     const cJSON *item, void *obj)
 {
 	const struct config_table *t = k->sub;
-	char **arrp = (char **)((char *)obj + k->offset);
 	size_t *countp = (size_t *)((char *)obj + k->count_offset);
 	size_t i, n = (size_t)cJSON_GetArraySize(item), mark;
 	const cJSON *elem;
+	char *arr;
 
-	assert(*countp == 0 && *arrp == NULL);
+	assert(*countp == 0);
 	if (n == 0)
 		return;
 	if (k->max > 0 && n > (size_t)k->max) {
 		config_error(ctx, "at most %lld entries, got %zu", k->max, n);
 		return;
 	}
-	*arrp = xcalloc(n, t->elem_size);
-	*countp = n;
+	arr = xcalloc(n, t->elem_size);
 	for (i = 0; i < n; i++)
-		t->init(*arrp + i * t->elem_size);
+		t->init(arr + i * t->elem_size);
+	/* The field is a typed struct pointer: copy, do not alias it. */
+	memcpy((char *)obj + k->offset, &arr, sizeof(arr));
+	*countp = n;
 	i = 0;
 	cJSON_ArrayForEach(elem, item) {
 		mark = config_path_push_index(ctx, i);
-		config_walk_object(ctx, elem, t, *arrp + i * t->elem_size);
+		config_walk_object(ctx, elem, t, arr + i * t->elem_size);
 		config_path_pop(ctx, mark);
 		i++;
 	}
