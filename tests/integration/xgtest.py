@@ -1,0 +1,559 @@
+# SPDX-License-Identifier: ISC
+"""Harness for xmppgate's integration tests: real Prosody, real clients.
+
+Each test file builds a Tap, registers cases (small functions taking an Env)
+and calls tap.run(). An Env is one case's world: a temp dir, a throwaway
+Prosody on a free loopback port with users alice and bob, and xmppgate in
+front of it with a JSON config written from keyword arguments. Everything a
+case starts is stopped by PID when the case ends, pass or fail; the whole
+file runs under an alarm so nothing can hang. It does not judge xmppgate's
+behaviour itself: the cases say what must be seen.
+
+Environment: XG_BIN (the daemon), XG_TOP_SRCDIR, XG_TOP_BUILDDIR, set by
+`make check`; CI=true turns a missing Prosody or slixmpp into a failure
+instead of a skip.
+"""
+
+import asyncio
+import atexit
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("XG_TOP_SRCDIR", os.path.dirname(os.path.dirname(HERE)))
+TOP_BUILDDIR = os.environ.get("XG_TOP_BUILDDIR", TOP_SRCDIR)
+XG_BIN = os.environ.get("XG_BIN", os.path.join(TOP_BUILDDIR, "proxy", "xmppgate"))
+
+USERS = {"alice": "Alice-pw-7f3k!q", "bob": "Bob-pw-9x2m#z"}
+DOMAIN = "localhost"
+HEADER = ("<?xml version='1.0'?><stream:stream to='localhost' "
+          "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+          "version='1.0'>")
+STREAMS_NS = "urn:ietf:params:xml:ns:xmpp-streams"
+
+_live = {}  # pid -> Popen of every process started here, for the last resort
+
+
+def _kill_leftovers():
+    for p in list(_live.values()):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_leftovers)
+
+
+class Failure(Exception):
+    """A check that did not hold; the message says what was expected."""
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise Failure("%s: got %r, want %r" % (what, _short(got), _short(want)))
+
+
+def _short(v, n=300):
+    s = repr(v) if not isinstance(v, str) else v
+    return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port):
+    """True when some socket listens on port (/proc, no connection made:
+    probing by connecting would open a session and pollute the events)."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def wait_until(cond, timeout, what, step=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(step)
+
+
+def _start(argv, out, err, **kw):
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=err, **kw)
+    _live[p.pid] = p
+    return p
+
+
+def _stop(p, sig=signal.SIGTERM, timeout=5.0):
+    """Signals p (by PID, ours), waits, kills if it lingers; returns rc."""
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    _live.pop(p.pid, None)
+    return p.returncode
+
+
+def _tail(path, n=20):
+    try:
+        with open(path, errors="replace") as f:
+            return f.readlines()[-n:]
+    except OSError:
+        return []
+
+
+class Prosody:
+    """A throwaway Prosody 0.12 on a free loopback port, no TLS, no s2s."""
+
+    def __init__(self, where, users=USERS):
+        self.dir = where
+        self.port = free_port()
+        self.users = dict(users)
+        self.proc = None
+        self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
+        self.log = os.path.join(self.dir, "prosody.log")
+        os.makedirs(os.path.join(self.dir, "data"))
+        os.makedirs(os.path.join(self.dir, "certs"))  # silences certmanager
+        with open(self.cfg, "w") as f:
+            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port))
+        for user, pw in self.users.items():
+            self.add_user(user, pw)
+
+    def add_user(self, user, pw):
+        # prosodyctl honours --config; internal_plain stores the password
+        # in data/localhost/accounts/USER.dat.
+        r = subprocess.run(["prosodyctl", "--config", self.cfg, "register",
+                            user, DOMAIN, pw], capture_output=True, text=True,
+                           timeout=30)
+        acct = os.path.join(self.dir, "data", DOMAIN, "accounts", user + ".dat")
+        check(r.returncode == 0 and os.path.exists(acct),
+              "prosodyctl register %s failed: %s" % (user, r.stdout + r.stderr))
+        self.users[user] = pw
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        out = open(os.path.join(self.dir, "stdout.log"), "w")
+        self.proc = _start(["prosody", "--config", self.cfg], out,
+                           subprocess.STDOUT, cwd=self.dir)
+        out.close()
+        wait_until(lambda: self.proc.poll() is not None or _listening(self.port),
+                   15, "prosody to listen on %d" % self.port)
+        check(self.proc.poll() is None, "prosody exited at start: %s" %
+              "".join(_tail(os.path.join(self.dir, "stdout.log")) + _tail(self.log)))
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None:
+            _stop(self.proc, sig)
+
+    def diag(self):
+        return ["prosody.log: " + l.rstrip() for l in _tail(self.log, 10)]
+
+
+PROSODY_CFG = """-- Throwaway config written by tests/integration/xgtest.py
+run_as_root = true
+daemonize = false
+pidfile = "{dir}/prosody.pid"
+data_path = "{dir}/data"
+certificates = "{dir}/certs"
+plugin_paths = {{}}
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+s2s_ports = {{}}
+http_ports = {{}}
+https_ports = {{}}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+-- Nagle costs ~40 ms per login round trip.
+network_settings = {{ nagle = false }}
+log = {{ debug = "{dir}/prosody.log" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping" }}
+modules_disabled = {{ "s2s"; "tls"; "posix" }}
+VirtualHost "localhost"
+"""
+
+
+SAN_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+class Proxy:
+    """xmppgate with a JSON config in tmp; events go to tmp/events.jsonl."""
+
+    def __init__(self, tmp, upstream, trace=False, args=(), **config):
+        self.dir = tmp
+        self.port = free_port()
+        self.events_path = os.path.join(tmp, "events.jsonl")
+        self.stdout_path = os.path.join(tmp, "xmppgate.out")
+        self.stderr_path = os.path.join(tmp, "xmppgate.err")
+        self.config = {
+            "listen": [{"address": self.address, "tls": "none"}],
+            "upstream": {"address": upstream, "tls": "none"},
+            "logs": [{"type": "json", "path": self.events_path}],
+        }
+        self.config.update(config)
+        self.cfg_path = os.path.join(tmp, "xmppgate.json")
+        with open(self.cfg_path, "w") as f:
+            json.dump(self.config, f, indent=1)
+        self.argv = [XG_BIN, "-c", self.cfg_path] + (["--trace"] if trace else []) + list(args)
+        self.proc = None
+        self.rc = None
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.proc = _start(self.argv, out, err)
+        wait_until(lambda: self.proc.poll() is not None or _listening(self.port),
+                   15, "xmppgate to listen on %d" % self.port)
+        check(self.proc.poll() is None, "xmppgate exited at start (rc %s): %s"
+              % (self.proc.returncode, "".join(_tail(self.stderr_path))))
+        return self
+
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM; checks a clean exit (0) and no sanitizer report."""
+        if self.proc is None or self.rc is not None:
+            return self.rc
+        self.rc = _stop(self.proc)
+        err = self.stderr()
+        for mark in SAN_MARKS:
+            check(mark not in err, "xmppgate stderr has a sanitizer report")
+        check(self.rc == 0, "xmppgate exit status after SIGTERM: %s" % self.rc)
+        return self.rc
+
+    def stdout(self):
+        with open(self.stdout_path, errors="replace") as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def raw_events(self):
+        try:
+            with open(self.events_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def events(self):
+        """Every event so far; each line must be one JSON object."""
+        evs = []
+        for n, line in enumerate(self.raw_events().decode("utf-8").splitlines(), 1):
+            try:
+                ev = json.loads(line)
+            except ValueError as e:
+                raise Failure("events line %d is not JSON (%s): %s"
+                              % (n, e, _short(line)))
+            check(isinstance(ev, dict), "events line %d is not an object" % n)
+            evs.append(ev)
+        return evs
+
+    def wait_event(self, pred, what, timeout=10):
+        """Waits for an event matching pred (events are written live)."""
+        def find():
+            for ev in self.events():
+                if pred(ev):
+                    return ev
+            return None
+        return wait_until(find, timeout, what, step=0.05)
+
+    def diag(self):
+        return (["xmppgate stderr: " + l.rstrip() for l in _tail(self.stderr_path, 15)]
+                + ["xmppgate rc: %s" % (self.proc.returncode if self.proc else None)])
+
+
+def sessions(events):
+    """Events grouped by session id, in file order."""
+    out = {}
+    for ev in events:
+        out.setdefault(ev.get("session"), []).append(ev)
+    return out
+
+
+def of(events, name, **match):
+    """The events named name whose fields equal match."""
+    return [e for e in events if e.get("event") == name
+            and all(e.get(k) == v for k, v in match.items())]
+
+
+def stream_error(data):
+    """The condition of the stream error in data (str), or None."""
+    m = re.search(r"<(?:[\w-]+:)?error\b[^>]*>\s*<([a-z-]+)\s+xmlns=['\"]"
+                  + re.escape(STREAMS_NS), data)
+    return m.group(1) if m else None
+
+
+class Raw:
+    """A hand-driven client socket, for the clients that misbehave."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        self.timeout = timeout
+        self.data = b""
+        self.eof = False
+
+    def send(self, data):
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def text(self):
+        return self.data.decode("utf-8", errors="replace")
+
+    def read_until(self, pattern, timeout=None, what=None):
+        """Reads until the text so far matches pattern (regex); returns it.
+        Raises Failure on timeout or EOF before the match."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not re.search(pattern, self.text(), re.S):
+            if self.eof:
+                raise Failure("connection closed before %s; got: %s"
+                              % (what or pattern, _short(self.text())))
+            self._recv(deadline, what or pattern)
+        return self.text()
+
+    def read_to_eof(self, timeout=None):
+        """Reads until the peer closes; returns everything received."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not self.eof:
+            self._recv(deadline, "the connection to close")
+        return self.text()
+
+    def _recv(self, deadline, what):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("timed out waiting for %s; got: %s"
+                          % (what, _short(self.text())))
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        except ConnectionResetError:
+            chunk = b""
+        if chunk:
+            self.data += chunk
+        else:
+            self.eof = True
+
+    def login(self, user, password, resource="raw"):
+        """Header, SASL PLAIN, restart, bind; returns the bound full JID."""
+        self.send(HEADER)
+        self.read_until(r"</stream:features>", what="features")
+        tok = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                  "mechanism='PLAIN'>%s</auth>" % tok.decode())
+        self.read_until(r"<success\b", what="SASL success")
+        self.data = b""
+        self.send(HEADER)
+        self.read_until(r"</stream:features>", what="features after auth")
+        self.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:"
+                  "xml:ns:xmpp-bind'><resource>%s</resource></bind></iq>" % resource)
+        t = self.read_until(r"<jid>[^<]+</jid>", what="bind result")
+        return re.search(r"<jid>([^<]+)</jid>", t).group(1)
+
+    def close(self):
+        self.sock.close()
+
+    def reset(self):
+        """Closes with a TCP RST (SO_LINGER 0): a client that vanishes."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.sock.close()
+
+
+def run_async(coro, timeout=30):
+    """Runs a coroutine to completion with a hard timeout."""
+    async def bounded():
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(bounded())
+
+
+def clients_for(addr, names=("alice", "bob"), mechs=None, wire=False):
+    """xgclient.Client objects for the named users, connecting to addr."""
+    import xgclient
+    host, port = addr.rsplit(":", 1)
+    mechs = mechs or {}
+    return [xgclient.Client("%s@%s/xg-%s" % (n, DOMAIN, n), USERS[n], host,
+                            int(port), mech=mechs.get(n, "SCRAM-SHA-1"),
+                            name=n, wire=wire) for n in names]
+
+
+async def chat_once(addr, text="ping through xmppgate", mechs=None):
+    """alice and bob log in at addr, alice sends bob one message, both log
+    out; returns what bob received. Raises on any failure."""
+    alice, bob = clients_for(addr, mechs=mechs)
+    try:
+        await alice.login()
+        await bob.login()
+        await bob.roster_and_presence()
+        alice.say(str(bob.boundjid), text)
+        got = await bob.wait_messages(1)
+        check_eq(got[0]["body"], text, "body bob received")
+        await alice.logout()
+        await bob.logout()
+        return got
+    finally:
+        alice.abort()
+        bob.abort()
+
+
+class Env:
+    """One case's world; everything in it is stopped when the case ends."""
+
+    def __init__(self, name):
+        self.tmp = tempfile.mkdtemp(prefix="xg-%s-" % re.sub(r"\W+", "-", name)[:30])
+        self.prosodies = []
+        self.proxies = []
+
+    def prosody(self, users=USERS):
+        p = Prosody(os.path.join(self.tmp, "prosody%d" % len(self.prosodies)),
+                    users)
+        self.prosodies.append(p)
+        return p.start()
+
+    def proxy(self, upstream, trace=False, args=(), **config):
+        d = os.path.join(self.tmp, "x%d" % len(self.proxies))
+        os.makedirs(d)
+        px = Proxy(d, upstream, trace=trace, args=args, **config)
+        self.proxies.append(px)
+        return px.start()
+
+    def chat_works(self, proxy):
+        """Another session through proxy still works end to end."""
+        run_async(chat_once(proxy.address), 30)
+
+    def diag(self):
+        lines = []
+        for px in self.proxies:
+            lines += px.diag()
+        for p in self.prosodies:
+            lines += p.diag()
+        return lines + ["files kept in " + self.tmp]
+
+    def close(self, failed):
+        """Stops what the case started; proxies must exit cleanly."""
+        err = None
+        for px in self.proxies:
+            try:
+                px.stop()
+            except Failure as e:
+                err = err or e
+        for p in self.prosodies:
+            p.stop()
+        if not failed and err is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if err is not None:
+            raise err
+
+
+def _need(cond, what):
+    if cond:
+        return
+    if os.environ.get("CI") == "true":
+        print("Bail out! %s (CI=true: integration tests may not be skipped)" % what)
+        sys.exit(1)
+    print("1..0 # SKIP %s" % what)
+    sys.exit(0)
+
+
+class Tap:
+    """TAP output for a list of cases; exit status 1 when any failed."""
+
+    def __init__(self, alarm=90):
+        self.cases = []
+        self.alarm = alarm  # seconds any one case may take
+
+    def case(self, desc):
+        def reg(fn):
+            self.cases.append((desc, fn))
+            return fn
+        return reg
+
+    def run(self):
+        _need(shutil.which("prosody") and shutil.which("prosodyctl"),
+              "prosody is not installed")
+        try:
+            import slixmpp  # noqa: F401
+        except ImportError:
+            _need(False, "slixmpp is not installed for %s" % sys.executable)
+        _need(os.access(XG_BIN, os.X_OK), "%s is not built" % XG_BIN)
+        sys.path.insert(0, HERE)
+
+        def on_alarm(sig, frm):
+            raise Failure("case took longer than %ss" % self.alarm)
+        signal.signal(signal.SIGALRM, on_alarm)
+        failed = 0
+        print("1..%d" % len(self.cases), flush=True)
+        for n, (desc, fn) in enumerate(self.cases, 1):
+            t0 = time.monotonic()
+            env = Env(fn.__name__)
+            diag = []
+            ok = True
+            signal.alarm(self.alarm)
+            try:
+                fn(env)
+            except Exception as e:  # noqa: BLE001 - a case fails, the file goes on
+                ok = False
+                diag = [l for l in traceback.format_exc().splitlines()[-6:]]
+                if not isinstance(e, Failure):
+                    diag.insert(0, "unexpected %s" % type(e).__name__)
+            signal.alarm(30)
+            try:
+                env.close(not ok)
+            except Exception as e:  # noqa: BLE001
+                ok = False
+                diag.append("at teardown: %s" % e)
+            if not ok:
+                diag += env.diag()
+                failed += 1
+            print("%s %d - %s (%.1fs)" % ("ok" if ok else "not ok", n, desc,
+                                          time.monotonic() - t0), flush=True)
+            for line in diag:
+                print("# " + line, flush=True)
+            signal.alarm(0)
+        sys.exit(1 if failed else 0)
