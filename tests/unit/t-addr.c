@@ -20,7 +20,7 @@ split_ok(const char *s, const char *want_host, unsigned want_port)
 	int rc = addr_split(s, host, sizeof(host), &port, &errstr);
 
 	if (!ok(rc == 0 && strcmp(host, want_host) == 0 && port == want_port,
-	    "split '%s' -> '%s' %u", s, want_host, want_port))
+	    "split '%.40s' -> '%.40s' %u", s, want_host, want_port))
 		diag("rc=%d host='%s' port=%u err=%s", rc, host, port,
 		    errstr ? errstr : "(none)");
 }
@@ -34,7 +34,7 @@ split_fails(const char *s, const char *want)
 	int rc = addr_split(s, host, sizeof(host), &port, &errstr);
 
 	if (!ok(rc == -1 && errstr != NULL && strcmp(errstr, want) == 0,
-	    "split '%s' refused: %s", s ? s : "(null)", want))
+	    "split '%.40s' refused: %s", s ? s : "(null)", want))
 		diag("rc=%d err=%s", rc, errstr ? errstr : "(none)");
 }
 
