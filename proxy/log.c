@@ -40,7 +40,7 @@ log_trace_on(unsigned category)
 	return (log_trace_mask & category) != 0;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(const char *level, const char *fmt, va_list ap)
 {
 	struct timeval tv;

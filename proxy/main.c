@@ -4,8 +4,6 @@
  * overrides), the -n check, and the proxy's run. Only this file and config
  * loading end the process on error.
  */
-#include "config.h"
-
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,22 @@ static struct {
 	size_t nlisten;
 	const char *upstream;
 } main_overrides;
+
+/* Prints each line of a (possibly multi-line) error with the prefix. */
+static void
+main_error(const char *err)
+{
+	const char *p = err, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "xmppgate: %.*s\n",
+		    (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
 
 static void __attribute__((noreturn))
 main_usage(int status)
@@ -41,19 +55,6 @@ main_usage(int status)
 	exit(status);
 }
 
-/* Drops the file's listeners: -l replaces them, it does not add. */
-static void
-main_clear_listen(struct config *cfg)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nlisten; i++)
-		free(cfg->listen[i].address);
-	free(cfg->listen);
-	cfg->listen = NULL;
-	cfg->nlisten = 0;
-}
-
 /* Loads path (or defaults) and applies the command-line overrides. */
 static struct config *
 main_load(const char *path, char **err)
@@ -65,7 +66,7 @@ main_load(const char *path, char **err)
 	if (cfg == NULL)
 		return NULL;
 	if (main_overrides.nlisten > 0)
-		main_clear_listen(cfg);
+		config_clear_listen(cfg);
 	for (i = 0; i < main_overrides.nlisten; i++)
 		if (config_add_listen(cfg, main_overrides.listen[i], err) == -1)
 			goto fail;
@@ -138,7 +139,7 @@ main(int argc, char *argv[])
 	    verbose > 1 ? ~0u : 0);
 	log_libevent_setup();
 	if ((cfg = main_load(path, &err)) == NULL) {
-		fprintf(stderr, "xmppgate: %s\n", err);
+		main_error(err);
 		free(err);
 		free(main_overrides.listen);
 		return 1;
@@ -152,7 +153,7 @@ main(int argc, char *argv[])
 	p = proxy_new(cfg, path, trace, &err);
 	config_unref(cfg);
 	if (p == NULL) {
-		fprintf(stderr, "xmppgate: %s\n", err);
+		main_error(err);
 		free(err);
 		free(main_overrides.listen);
 		return 1;
