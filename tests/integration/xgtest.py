@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -138,9 +139,9 @@ def _tail(path, n=20):
 class Prosody:
     """A throwaway Prosody 0.12 on a free loopback port, no TLS, no s2s."""
 
-    def __init__(self, where, users=USERS):
+    def __init__(self, where, users=USERS, port=None):
         self.dir = where
-        self.port = free_port()
+        self.port = port or free_port()
         self.users = dict(users)
         self.proc = None
         self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
@@ -207,7 +208,7 @@ authentication = "internal_plain"
 network_settings = {{ nagle = false }}
 log = {{ debug = "{dir}/prosody.log" }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping" }}
-modules_disabled = {{ "s2s"; "tls"; "posix" }}
+modules_disabled = {{ "s2s"; "tls" }}
 VirtualHost "localhost"
 """
 
@@ -406,6 +407,52 @@ class Raw:
         self.sock.close()
 
 
+class FakeUpstream:
+    """A one-connection server standing in for a broken upstream: after the
+    client's stream header it sends reply, then records what it gets until
+    the proxy closes. Bounded: every socket wait times out."""
+
+    def __init__(self, reply, timeout=5.0):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(timeout)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.reply = reply
+        self.received = b""
+        self.closed = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(self.sock.gettimeout())
+            try:
+                while b"<stream:stream" not in self.received:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    self.received += chunk
+                c.sendall(self.reply)
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        self.closed = True
+                        return
+                    self.received += chunk
+            except OSError:
+                pass
+
+    def join(self, timeout=10):
+        self.thread.join(timeout)
+        self.sock.close()
+        return self.received.decode("utf-8", "replace")
+
+
 def run_async(coro, timeout=30):
     """Runs a coroutine to completion with a hard timeout."""
     async def bounded():
@@ -450,9 +497,9 @@ class Env:
         self.prosodies = []
         self.proxies = []
 
-    def prosody(self, users=USERS):
+    def prosody(self, users=USERS, port=None):
         p = Prosody(os.path.join(self.tmp, "prosody%d" % len(self.prosodies)),
-                    users)
+                    users, port)
         self.prosodies.append(p)
         return p.start()
 
