@@ -696,7 +696,15 @@ xmlstream_feed(struct xmlstream *xs, const char *buf, size_t len,
 		size_t n = len - off < XMLSTREAM_SLICE ? len - off
 						       : XMLSTREAM_SLICE;
 		size_t good = utf8_scan(&xs->u8, buf + off, n), after;
+		const char *nul = memchr(buf + off, '\0', good);
 
+		/*
+		 * NUL is never XML. Rejecting it here also keeps expat from
+		 * switching to UTF-16 on a document that starts "<\0" or
+		 * "\0<", which it does even when told the input is UTF-8.
+		 */
+		if (nul != NULL)
+			good = (size_t)(nul - (buf + off));
 		switch (xmlstream_parse_slice(xs, buf + off, good)) {
 		case XMLSTREAM_SLICE_OK:
 			break;
@@ -718,10 +726,18 @@ xmlstream_feed(struct xmlstream *xs, const char *buf, size_t len,
 			*consumed = len;
 			return 0;
 		}
+		if (nul != NULL) {
+			xmlstream_fail(xs, XMLSTREAM_ERR_NOT_WELL_FORMED,
+			    "NUL byte at offset %llu",
+			    (unsigned long long)xs->fed);
+			*consumed = xmlstream_consumed(xs, feed_abs,
+			    xs->delivered);
+			return -1;
+		}
 		if (good < n) {
 			xmlstream_fail(xs, XMLSTREAM_ERR_UNSUPPORTED_ENCODING,
-			    "invalid UTF-8 at byte %llu",
-			    (unsigned long long)(xs->fed));
+			    "invalid UTF-8 at offset %llu",
+			    (unsigned long long)xs->fed);
 			*consumed = xmlstream_consumed(xs, feed_abs,
 			    xs->delivered);
 			return -1;

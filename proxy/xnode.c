@@ -556,8 +556,11 @@ xnode_write(struct xnode_out *o, const struct xnode *n, const char *defns,
 		d = xreallocarray(NULL, n->nattrs + 1, sizeof(*d));
 		aprefix = xreallocarray(NULL, n->nattrs, sizeof(*aprefix));
 	}
+	/* xmlns is never an element prefix; xml only for its own namespace. */
 	if (n->prefix != NULL && n->ns != NULL &&
-	    strcmp(n->prefix, "xml") != 0 && strcmp(n->prefix, "xmlns") != 0) {
+	    strcmp(n->prefix, "xmlns") != 0 &&
+	    (strcmp(n->prefix, "xml") != 0 ||
+		strcmp(n->ns, XNODE_NS_XML) == 0)) {
 		elprefix = n->prefix;
 		if (!xnode_streq0(xnode_scope_lookup(sc, elprefix), n->ns)) {
 			d[nd].prefix = elprefix;

@@ -750,6 +750,41 @@ test_detail(void)
 	rec_fini(&r);
 }
 
+/*
+ * expat switches to UTF-16 when a document starts with a zero byte next to
+ * an ASCII one, even when told the input is UTF-8. Such bytes are valid
+ * UTF-8 (NUL is ASCII), so the parser must refuse NUL itself.
+ */
+static void
+test_utf16_in_disguise(void)
+{
+	const char hdr[] = "<?xml version='1.0'?><stream:stream "
+			   "xmlns:stream='http://etherx.jabber.org/streams'>"
+			   "<message/>";
+	char le[2 * sizeof(hdr)], be[2 * sizeof(hdr)];
+	size_t i, n = sizeof(hdr) - 1;
+	struct run r;
+
+	for (i = 0; i < n; i++) {
+		le[2 * i] = hdr[i];
+		le[2 * i + 1] = '\0';
+		be[2 * i] = '\0';
+		be[2 * i + 1] = hdr[i];
+	}
+	check_splits("UTF-16LE without BOM", le, 2 * n, NULL, 1 << 20, &r);
+	is_int(r.err, XMLSTREAM_ERR_NOT_WELL_FORMED, "UTF-16LE is refused");
+	is_int(r.r.spans.len, 0, "UTF-16LE: no event");
+	rec_fini(&r.r);
+	check_splits("UTF-16BE without BOM", be, 2 * n, NULL, 1 << 20, &r);
+	is_int(r.err, XMLSTREAM_ERR_NOT_WELL_FORMED, "UTF-16BE is refused");
+	is_int(r.r.spans.len, 0, "UTF-16BE: no event");
+	rec_fini(&r.r);
+	check_splits("NUL in a stanza", CHDR "<message>a\0b</message>",
+	    sizeof(CHDR "<message>a\0b</message>") - 1, NULL, 1 << 20, &r);
+	is_int(r.err, XMLSTREAM_ERR_NOT_WELL_FORMED, "NUL in text is refused");
+	rec_fini(&r.r);
+}
+
 int
 main(void)
 {
@@ -757,6 +792,7 @@ main(void)
 	test_errors();
 	test_limits();
 	test_big_chunk();
+	test_utf16_in_disguise();
 	test_many();
 	test_restart();
 	test_strings();
