@@ -219,8 +219,10 @@ SAN_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 class Proxy:
     """xmppgate with a JSON config in tmp; events go to tmp/events.jsonl."""
 
-    def __init__(self, tmp, upstream, trace=False, args=(), **config):
+    def __init__(self, tmp, upstream, trace=False, args=(), environ=None,
+                 **config):
         self.dir = tmp
+        self.environ = dict(os.environ, **(environ or {}))
         self.port = free_port()
         self.events_path = os.path.join(tmp, "events.jsonl")
         self.stdout_path = os.path.join(tmp, "xmppgate.out")
@@ -244,7 +246,7 @@ class Proxy:
 
     def start(self):
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            self.proc = _start(self.argv, out, err)
+            self.proc = _start(self.argv, out, err, env=self.environ)
         wait_until(lambda: self.proc.poll() is not None or _listening(self.port),
                    15, "xmppgate to listen on %d" % self.port)
         check(self.proc.poll() is None, "xmppgate exited at start (rc %s): %s"
@@ -334,10 +336,12 @@ def stream_error(data):
 class Raw:
     """A hand-driven client socket, for the clients that misbehave."""
 
+    LOOKBACK = 65536  # a pattern is matched within this much old data
+
     def __init__(self, port, timeout=5.0):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout)
         self.timeout = timeout
-        self.data = b""
+        self.data = bytearray()
         self.eof = False
 
     def send(self, data):
@@ -346,11 +350,19 @@ class Raw:
     def text(self):
         return self.data.decode("utf-8", errors="replace")
 
+    def clear(self):
+        self.data = bytearray()
+
     def read_until(self, pattern, timeout=None, what=None):
-        """Reads until the text so far matches pattern (regex); returns it.
-        Raises Failure on timeout or EOF before the match."""
+        """Reads until the bytes so far match pattern (a regex); returns
+        them as text. Raises Failure on timeout or EOF before the match.
+        Only new data and LOOKBACK bytes before it are searched, so a
+        long read stays linear."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern, re.S)
         deadline = time.monotonic() + (timeout or self.timeout)
-        while not re.search(pattern, self.text(), re.S):
+        start = 0
+        while not rx.search(self.data, start):
+            start = max(0, len(self.data) - self.LOOKBACK)
             if self.eof:
                 raise Failure("connection closed before %s; got: %s"
                               % (what or pattern, _short(self.text())))
@@ -371,7 +383,7 @@ class Raw:
                           % (what, _short(self.text())))
         self.sock.settimeout(left)
         try:
-            chunk = self.sock.recv(65536)
+            chunk = self.sock.recv(262144)
         except socket.timeout:
             return
         except ConnectionResetError:
@@ -389,7 +401,7 @@ class Raw:
         self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
                   "mechanism='PLAIN'>%s</auth>" % tok.decode())
         self.read_until(r"<success\b", what="SASL success")
-        self.data = b""
+        self.clear()
         self.send(HEADER)
         self.read_until(r"</stream:features>", what="features after auth")
         self.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:"
@@ -409,13 +421,20 @@ class Raw:
 
 class FakeUpstream:
     """A one-connection server standing in for a broken upstream: after the
-    client's stream header it sends reply, then records what it gets until
-    the proxy closes. Bounded: every socket wait times out."""
+    client's stream header it sends reply (bytes, or a function given the
+    socket), then records what it gets until the proxy closes. Bounded:
+    every socket wait times out."""
 
-    def __init__(self, reply, timeout=5.0):
+    def __init__(self, reply, timeout=5.0, bufsize=None, pause_after_header=False):
         self.sock = socket.socket()
+        if bufsize:  # set before listen: accepted sockets inherit them
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, bufsize)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, bufsize)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
+        self.resumed = threading.Event()
+        if not pause_after_header:
+            self.resumed.set()
         self.sock.settimeout(timeout)
         self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.reply = reply
@@ -437,7 +456,11 @@ class FakeUpstream:
                     if not chunk:
                         return
                     self.received += chunk
-                c.sendall(self.reply)
+                if callable(self.reply):
+                    self.reply(c)
+                else:
+                    c.sendall(self.reply)
+                self.resumed.wait(self.sock.gettimeout())
                 while True:
                     chunk = c.recv(65536)
                     if not chunk:
@@ -446,6 +469,10 @@ class FakeUpstream:
                     self.received += chunk
             except OSError:
                 pass
+
+    def resume(self):
+        """A server paused after its reply starts reading again."""
+        self.resumed.set()
 
     def join(self, timeout=10):
         self.thread.join(timeout)
@@ -503,10 +530,11 @@ class Env:
         self.prosodies.append(p)
         return p.start()
 
-    def proxy(self, upstream, trace=False, args=(), **config):
+    def proxy(self, upstream, trace=False, args=(), environ=None, **config):
         d = os.path.join(self.tmp, "x%d" % len(self.proxies))
         os.makedirs(d)
-        px = Proxy(d, upstream, trace=trace, args=args, **config)
+        px = Proxy(d, upstream, trace=trace, args=args, environ=environ,
+                   **config)
         self.proxies.append(px)
         return px.start()
 
