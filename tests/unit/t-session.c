@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -61,13 +62,18 @@ t_tick_cb(evutil_socket_t fd, short what, void *arg)
 static int
 run_until(struct t *t, int (*pred)(struct t *), double seconds)
 {
-	struct timeval tick = { 0, 10000 };
+	struct timeval tick = { 0, 10000 }, now, end, d;
 	struct event *ev = event_new(t->base, -1, EV_PERSIST, t_tick_cb, NULL);
-	int n = (int)(seconds * 100);
 
+	gettimeofday(&now, NULL);
+	d.tv_sec = (time_t)seconds;
+	d.tv_usec = (suseconds_t)((seconds - (double)d.tv_sec) * 1e6);
+	timeradd(&now, &d, &end);
 	event_add(ev, &tick);
-	while (!pred(t) && n-- > 0)
+	while (!pred(t) && timercmp(&now, &end, <)) {
 		event_base_loop(t->base, EVLOOP_ONCE);
+		gettimeofday(&now, NULL);
+	}
 	event_free(ev);
 	return pred(t);
 }
@@ -170,14 +176,21 @@ t_events(struct t *t)
 	return buf_release(&b);
 }
 
+/* Ends both far ends the way a socket close would: EOF, then gone (a pair
+ * end freed without BEV_FINISHED tells its partner nothing). */
 static void
 t_end(struct t *t)
 {
-	if (t->client != NULL)
+	if (t->client != NULL) {
+		bufferevent_flush(t->client, EV_WRITE, BEV_FINISHED);
 		bufferevent_free(t->client);
-	if (t->server != NULL)
+	}
+	if (t->server != NULL) {
+		bufferevent_flush(t->server, EV_WRITE, BEV_FINISHED);
 		bufferevent_free(t->server);
-	run_until(t, is_freed, 6);
+	}
+	if (!run_until(t, is_freed, 8))
+		diag("session not freed at the end of the test");
 	events_free(t->events);
 	config_unref(t->cfg);
 	unlink(t->events_path);
