@@ -74,7 +74,7 @@ struct xmlstream {
 	size_t cur_len;
 	size_t cur_copied; /* bytes of the slice already in lb */
 
-	/* Undelivered bytes from earlier slices: [lb_base, lb_base + lb.len). */
+	/* Undelivered bytes of earlier slices: [lb_base, lb_base + lb.len). */
 	struct buf lb;
 	uint64_t lb_base;
 
@@ -98,57 +98,41 @@ static const XML_Memory_Handling_Suite xmlstream_mem = {
 	free,
 };
 
+/* Name for logs and RFC 6120 condition of each error, by enum value. */
+static const struct {
+	const char *name;
+	const char *condition;
+} xmlstream_errs[] = {
+	[XMLSTREAM_ERR_NONE] = { "none", NULL },
+	[XMLSTREAM_ERR_NOT_WELL_FORMED] = { "not-well-formed",
+	    "not-well-formed" },
+	[XMLSTREAM_ERR_RESTRICTED_XML] = { "restricted-xml", "restricted-xml" },
+	[XMLSTREAM_ERR_TOO_BIG] = { "too-big", "policy-violation" },
+	[XMLSTREAM_ERR_TOO_DEEP] = { "too-deep", "policy-violation" },
+	[XMLSTREAM_ERR_UNSUPPORTED_ENCODING] = { "unsupported-encoding",
+	    "unsupported-encoding" },
+	[XMLSTREAM_ERR_BAD_NAMESPACE_PREFIX] = { "bad-namespace-prefix",
+	    "bad-namespace-prefix" },
+	[XMLSTREAM_ERR_INVALID_NAMESPACE] = { "invalid-namespace",
+	    "invalid-namespace" },
+	[XMLSTREAM_ERR_TEXT] = { "text-at-depth-1", "not-well-formed" },
+	[XMLSTREAM_ERR_AFTER_CLOSE] = { "data-after-close", "not-well-formed" },
+};
+
 const char *
 xmlstream_err_str(enum xmlstream_err e)
 {
-	switch (e) {
-	case XMLSTREAM_ERR_NONE:
-		return "none";
-	case XMLSTREAM_ERR_NOT_WELL_FORMED:
-		return "not-well-formed";
-	case XMLSTREAM_ERR_RESTRICTED_XML:
-		return "restricted-xml";
-	case XMLSTREAM_ERR_TOO_BIG:
-		return "too-big";
-	case XMLSTREAM_ERR_TOO_DEEP:
-		return "too-deep";
-	case XMLSTREAM_ERR_UNSUPPORTED_ENCODING:
-		return "unsupported-encoding";
-	case XMLSTREAM_ERR_BAD_NAMESPACE_PREFIX:
-		return "bad-namespace-prefix";
-	case XMLSTREAM_ERR_INVALID_NAMESPACE:
-		return "invalid-namespace";
-	case XMLSTREAM_ERR_TEXT:
-		return "text-at-depth-1";
-	case XMLSTREAM_ERR_AFTER_CLOSE:
-		return "data-after-close";
-	}
-	return "unknown";
+	if ((size_t)e >= sizeof(xmlstream_errs) / sizeof(xmlstream_errs[0]))
+		return "unknown";
+	return xmlstream_errs[e].name;
 }
 
 const char *
 xmlstream_err_condition(enum xmlstream_err e)
 {
-	switch (e) {
-	case XMLSTREAM_ERR_NONE:
-		return NULL;
-	case XMLSTREAM_ERR_RESTRICTED_XML:
-		return "restricted-xml";
-	case XMLSTREAM_ERR_TOO_BIG:
-	case XMLSTREAM_ERR_TOO_DEEP:
-		return "policy-violation";
-	case XMLSTREAM_ERR_UNSUPPORTED_ENCODING:
-		return "unsupported-encoding";
-	case XMLSTREAM_ERR_BAD_NAMESPACE_PREFIX:
-		return "bad-namespace-prefix";
-	case XMLSTREAM_ERR_INVALID_NAMESPACE:
-		return "invalid-namespace";
-	case XMLSTREAM_ERR_NOT_WELL_FORMED:
-	case XMLSTREAM_ERR_TEXT:
-	case XMLSTREAM_ERR_AFTER_CLOSE:
-		break;
-	}
-	return "not-well-formed";
+	if ((size_t)e >= sizeof(xmlstream_errs) / sizeof(xmlstream_errs[0]))
+		return "undefined-condition";
+	return xmlstream_errs[e].condition;
 }
 
 /*
@@ -381,7 +365,6 @@ xmlstream_end_cb(void *ud, const XML_Char *name)
 	struct xnode *el;
 	int rc = XMLSTREAM_CONTINUE;
 
-	(void)name;
 	if (xs->halted)
 		return;
 	xs->depth--;
@@ -482,7 +465,6 @@ xmlstream_comment_cb(void *ud, const XML_Char *data)
 {
 	struct xmlstream *xs = ud;
 
-	(void)data;
 	if (!xs->halted)
 		xmlstream_fail_here(xs, XMLSTREAM_ERR_RESTRICTED_XML,
 		    "comment");
@@ -493,8 +475,6 @@ xmlstream_pi_cb(void *ud, const XML_Char *target, const XML_Char *data)
 {
 	struct xmlstream *xs = ud;
 
-	(void)target;
-	(void)data;
 	if (!xs->halted)
 		xmlstream_fail_here(xs, XMLSTREAM_ERR_RESTRICTED_XML,
 		    "processing instruction");
@@ -506,10 +486,6 @@ xmlstream_doctype_cb(void *ud, const XML_Char *name, const XML_Char *sysid,
 {
 	struct xmlstream *xs = ud;
 
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
 	if (!xs->halted)
 		xmlstream_fail_here(xs, XMLSTREAM_ERR_RESTRICTED_XML,
 		    "document type declaration");
@@ -525,9 +501,8 @@ xmlstream_xmldecl_cb(void *ud, const XML_Char *version,
 {
 	struct xmlstream *xs = ud;
 
-	(void)version;
-	(void)standalone;
-	if (xs->halted || encoding == NULL || strcasecmp(encoding, "UTF-8") == 0)
+	if (xs->halted || encoding == NULL ||
+	    strcasecmp(encoding, "UTF-8") == 0)
 		return;
 	xmlstream_fail(xs, XMLSTREAM_ERR_UNSUPPORTED_ENCODING,
 	    "declared encoding '%.64s' is not UTF-8", encoding);
@@ -583,7 +558,8 @@ xmlstream_expat_error(struct xmlstream *xs)
 		break;
 	}
 	xs->halted = true; /* expat stopped by itself */
-	xmlstream_fail(xs, e, "%s at line %lu column %lu", XML_ErrorString(code),
+	xmlstream_fail(xs, e, "%s at line %lu column %lu",
+	    XML_ErrorString(code),
 	    (unsigned long)XML_GetCurrentLineNumber(xs->p),
 	    (unsigned long)XML_GetCurrentColumnNumber(xs->p));
 }
@@ -726,17 +702,12 @@ xmlstream_feed(struct xmlstream *xs, const char *buf, size_t len,
 			*consumed = len;
 			return 0;
 		}
-		if (nul != NULL) {
-			xmlstream_fail(xs, XMLSTREAM_ERR_NOT_WELL_FORMED,
-			    "NUL byte at offset %llu",
-			    (unsigned long long)xs->fed);
-			*consumed = xmlstream_consumed(xs, feed_abs,
-			    xs->delivered);
-			return -1;
-		}
 		if (good < n) {
-			xmlstream_fail(xs, XMLSTREAM_ERR_UNSUPPORTED_ENCODING,
-			    "invalid UTF-8 at offset %llu",
+			xmlstream_fail(xs, nul != NULL
+				? XMLSTREAM_ERR_NOT_WELL_FORMED
+				: XMLSTREAM_ERR_UNSUPPORTED_ENCODING,
+			    "%s at offset %llu",
+			    nul != NULL ? "NUL byte" : "invalid UTF-8",
 			    (unsigned long long)xs->fed);
 			*consumed = xmlstream_consumed(xs, feed_abs,
 			    xs->delivered);
@@ -771,33 +742,25 @@ xmlstream_setup(struct xmlstream *xs)
 #endif
 }
 
-/* Clears the per-document state (not the parser itself). */
+/*
+ * Clears the per-document state. The parser, callbacks, limit and the two
+ * scratch buffers (unless grown large) are kept; everything else is zero.
+ */
 static void
 xmlstream_clear(struct xmlstream *xs)
 {
+	struct xmlstream keep = *xs;
+
 	xnode_free(xs->el);
-	xs->el = NULL;
-	xs->el_cur = NULL;
-	xs->el_start = 0;
 	free(xs->content_ns);
-	xs->content_ns = NULL;
-	xs->err = XMLSTREAM_ERR_NONE;
-	xs->detail[0] = '\0';
-	xs->open = false;
-	xs->closed = false;
-	xs->stopped = false;
-	xs->halted = false;
-	xs->depth = 0;
+	memset(xs, 0, sizeof(*xs));
+	xs->p = keep.p;
+	xs->cbs = keep.cbs;
+	xs->arg = keep.arg;
+	xs->max = keep.max;
+	xs->lb = keep.lb;
+	xs->text = keep.text;
 	utf8_init(&xs->u8);
-	xs->delivered = 0;
-	xs->ws_end = 0;
-	xs->fed = 0;
-	xs->stop_at = 0;
-	xs->cur = NULL;
-	xs->cur_abs = 0;
-	xs->cur_len = 0;
-	xs->cur_copied = 0;
-	xs->lb_base = 0;
 	buf_reset(&xs->lb);
 	if (xs->lb.cap > XMLSTREAM_KEEP)
 		buf_fini(&xs->lb);

@@ -68,8 +68,13 @@ void xmlstream_reset(struct xmlstream *);
  * parsed, or 0 with *consumed < len when a callback returned XMLSTREAM_STOP:
  * *consumed is then the offset just after the last byte of that event, the
  * rest is not parsed, and the stream must be reset (or freed) before it is
- * fed again. Returns -1 on an error: see xmlstream_error(). Callbacks run
- * inside this call; they must not free the stream.
+ * fed again. (When the stopping event ends the buffer, *consumed == len: the
+ * callback, not *consumed, tells that a reset is due.) Returns -1 on an
+ * error: see xmlstream_error(); *consumed then ends after the last event
+ * delivered, and every later feed fails too. Callbacks run inside this call;
+ * they must not free or reset the stream. Whitespace between elements is
+ * delivered at the latest at the end of each call, in runs cut as the input
+ * was cut.
  */
 int xmlstream_feed(struct xmlstream *, const char *buf, size_t len,
     size_t *consumed) __attribute__((warn_unused_result));

@@ -366,6 +366,17 @@ static const struct stream_case stream_cases[] = {
 	    NULL,
 	},
 	{
+	    "multi-byte characters in names, attributes and text",
+	    "<stream:stream xmlns='jabber:client' " NS_STREAM_DECL ">"
+	    "<caf\xc3\xa9 xmlns='urn:\xe2\x82\xac' "
+	    "\xce\xbb='\xf0\x9f\x98\x80\xc3\xa9'>\xe4\xb8\xad"
+	    "\xf0\x9d\x84\x9e\xc3\xa9<\xe6\x96\x87/></caf\xc3\xa9>"
+	    "</stream:stream>",
+	    NULL,
+	    "open(-,-,1) caf\xc3\xa9 close ",
+	    "|\xe4\xb8\xad\xf0\x9d\x84\x9e\xc3\xa9",
+	},
+	{
 	    "empty root",
 	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
 	    "<stream xmlns='http://etherx.jabber.org/streams'/>",
@@ -703,24 +714,27 @@ test_restart(void)
 static void
 test_strings(void)
 {
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_NOT_WELL_FORMED),
-	    "not-well-formed", "condition not-well-formed");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_RESTRICTED_XML),
-	    "restricted-xml", "condition restricted-xml");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_TOO_BIG),
-	    "policy-violation", "condition for too big");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_TOO_DEEP),
-	    "policy-violation", "condition for too deep");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_UNSUPPORTED_ENCODING),
-	    "unsupported-encoding", "condition unsupported-encoding");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_BAD_NAMESPACE_PREFIX),
-	    "bad-namespace-prefix", "condition bad-namespace-prefix");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_INVALID_NAMESPACE),
-	    "invalid-namespace", "condition invalid-namespace");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_TEXT), "not-well-formed",
-	    "condition for text");
-	is_str(xmlstream_err_condition(XMLSTREAM_ERR_AFTER_CLOSE),
-	    "not-well-formed", "condition after close");
+	static const struct {
+		enum xmlstream_err e;
+		const char *cond;
+	} want[] = {
+		{ XMLSTREAM_ERR_NOT_WELL_FORMED, "not-well-formed" },
+		{ XMLSTREAM_ERR_RESTRICTED_XML, "restricted-xml" },
+		{ XMLSTREAM_ERR_TOO_BIG, "policy-violation" },
+		{ XMLSTREAM_ERR_TOO_DEEP, "policy-violation" },
+		{ XMLSTREAM_ERR_UNSUPPORTED_ENCODING, "unsupported-encoding" },
+		{ XMLSTREAM_ERR_BAD_NAMESPACE_PREFIX, "bad-namespace-prefix" },
+		{ XMLSTREAM_ERR_INVALID_NAMESPACE, "invalid-namespace" },
+		{ XMLSTREAM_ERR_TEXT, "not-well-formed" },
+		{ XMLSTREAM_ERR_AFTER_CLOSE, "not-well-formed" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		is_str(xmlstream_err_condition(want[i].e), want[i].cond,
+		    "condition for %s", xmlstream_err_str(want[i].e));
+	ok(xmlstream_err_condition(XMLSTREAM_ERR_NONE) == NULL,
+	    "no condition without an error");
 }
 
 /* The error detail says what and where. */
