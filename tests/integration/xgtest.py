@@ -81,7 +81,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _listening(port):
+def listening(port):
     """True when some socket listens on port (/proc, no connection made:
     probing by connecting would open a session and pollute the events)."""
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -173,7 +173,7 @@ class Prosody:
         self.proc = _start(["prosody", "--config", self.cfg], out,
                            subprocess.STDOUT, cwd=self.dir)
         out.close()
-        wait_until(lambda: self.proc.poll() is not None or _listening(self.port),
+        wait_until(lambda: self.proc.poll() is not None or listening(self.port),
                    15, "prosody to listen on %d" % self.port)
         check(self.proc.poll() is None, "prosody exited at start: %s" %
               "".join(_tail(os.path.join(self.dir, "stdout.log")) + _tail(self.log)))
@@ -247,7 +247,7 @@ class Proxy:
     def start(self):
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
             self.proc = _start(self.argv, out, err, env=self.environ)
-        wait_until(lambda: self.proc.poll() is not None or _listening(self.port),
+        wait_until(lambda: self.proc.poll() is not None or listening(self.port),
                    15, "xmppgate to listen on %d" % self.port)
         check(self.proc.poll() is None, "xmppgate exited at start (rc %s): %s"
               % (self.proc.returncode, "".join(_tail(self.stderr_path))))
