@@ -11,6 +11,7 @@ real Prosody.
 
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -279,6 +280,55 @@ def t_no_header(env):
     check(got.startswith("<?xml") or got.startswith("<stream:stream"),
           "a stream header comes first")
     check_eq(closed(proxy).get("reason"), "handshake-timeout", "close reason")
+    env.chat_works(proxy)
+
+
+@tap.case("connect_timeout_s 1: an upstream that never answers the TCP "
+          "handshake: remote-connection-failed after ~1 s, session ends then")
+def t_connect_timeout(env):
+    # A listener whose accept queue is full drops further SYNs: the proxy's
+    # connect neither succeeds nor fails.
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(blackhole.getsockname())
+        fillers.append(f)
+    try:
+        proxy = env.proxy("127.0.0.1:%d" % blackhole.getsockname()[1],
+                          limits={"connect_timeout_s": 1, "handshake_timeout_s": 10})
+        t0 = time.monotonic()
+        c = Raw(proxy.port)
+        c.send(HEADER)
+        got = c.read_until(r"</stream:stream>", what="the stream error")
+        took = time.monotonic() - t0
+        check_eq(stream_error(got), "remote-connection-failed", "client's stream error")
+        check(0.8 <= took <= 4, "error after %.2fs, want ~1s" % took)
+        e = closed(proxy)
+        check_eq(e.get("reason"), "connect-timeout", "close reason")
+        check(e.get("duration_s", 99) < 3, "the session ended %.1fs after it "
+              "began, want ~1s (it lingered after the error)" % e.get("duration_s", 99))
+    finally:
+        for f in fillers:
+            f.close()
+        blackhole.close()
+
+
+@tap.case("idle_timeout_s 1: a logged-in session with no traffic gets "
+          "connection-timeout after ~1 s, reason idle-timeout")
+def t_idle_timeout(env):
+    prosody = env.prosody()
+    proxy = env.proxy(prosody.address, limits={"idle_timeout_s": 1})
+    c = Raw(proxy.port)
+    c.login("alice", USERS["alice"])
+    t0 = time.monotonic()
+    gets_stream_error(c, "connection-timeout")
+    took = time.monotonic() - t0
+    check(0.8 <= took <= 4, "timed out after %.2fs, want ~1s" % took)
+    check_eq(closed(proxy).get("reason"), "idle-timeout", "close reason")
     env.chat_works(proxy)
 
 
