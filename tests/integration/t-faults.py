@@ -344,5 +344,23 @@ def t_stalled_negotiation(env):
     check_eq(closed(proxy).get("reason"), "handshake-timeout", "close reason")
 
 
+@tap.case("SIGTERM to xmppgate: a logged-in client gets system-shutdown, "
+          "the server a clean close, reason shutdown, exit status 0")
+def t_shutdown(env):
+    fake = xgtest.FakeUpstream(FEATURES.encode())
+    proxy = env.proxy(fake.address)
+    c = Raw(proxy.port)
+    c.send(HEADER)
+    c.read_until(r"<stream:features/>", what="features")
+    c.clear()
+    proxy.proc.send_signal(signal.SIGTERM)
+    gets_stream_error(c, "system-shutdown")
+    check_eq(proxy.stop(), 0, "exit status")
+    check_eq(closed(proxy).get("reason"), "shutdown", "close reason")
+    upstream_got = fake.join()
+    check(upstream_got.rstrip().endswith("</stream:stream>"),
+          "the server's stream is closed cleanly: %s" % upstream_got[-60:])
+
+
 if __name__ == "__main__":
     tap.run()

@@ -11,7 +11,9 @@ proxy would hold), then that nothing was lost once the reader reads again.
 """
 
 import os
+import json
 import re
+import signal
 import socket
 import sys
 import threading
@@ -236,6 +238,47 @@ def t_backpressure_prosody(env):
           % (n, sent / 1e6, growth / 2**20), flush=True)
     alice.send("</stream:stream>")
     bob.send("</stream:stream>")
+
+
+@tap.case("SIGHUP reloads the config: new sessions get the new "
+          "max_stanza_bytes, a running one keeps its own; the events file "
+          "is reopened; a broken config is refused and nothing changes")
+def t_reload(env):
+    prosody = env.prosody()
+    proxy = env.proxy(prosody.address)
+    old = Raw(proxy.port)
+    old_jid = old.login("alice", USERS["alice"])
+    big = "<message to='%s' type='chat'><body>" + "z" * 20000 + "</body></message>"
+    cfg = dict(proxy.config, limits={"max_stanza_bytes": 10000})
+    with open(proxy.cfg_path, "w") as f:
+        json.dump(cfg, f)
+    os.rename(proxy.events_path, proxy.events_path + ".1")  # log rotation
+    proxy.proc.send_signal(signal.SIGHUP)
+    xgtest.wait_until(lambda: "reload" in proxy.stderr(), 10, "the reload")
+    new = Raw(proxy.port)
+    new_jid = new.login("bob", USERS["bob"])
+    new.send(big % new_jid)
+    check_eq(stream_error(new.read_to_eof()), "policy-violation",
+             "a new session's 20000-byte stanza under the reloaded limit")
+    old.clear()
+    old.send(big % old_jid)
+    old.read_until(r"z{20000}</body>", what="the big message back (old limit)")
+    check(os.path.exists(proxy.events_path), "events.jsonl is reopened after "
+          "SIGHUP")
+    check(of(proxy.events(), "session.open"), "new events go to the new file")
+    with open(proxy.cfg_path, "w") as f:
+        f.write('{ "listen": [ ')
+    proxy.proc.send_signal(signal.SIGHUP)
+    xgtest.wait_until(lambda: "reload failed" in proxy.stderr(), 10,
+                      "the broken reload to be refused")
+    check(proxy.alive(), "xmppgate survives a broken config on SIGHUP")
+    third = Raw(proxy.port)
+    jid = third.login("bob", USERS["bob"], "third")
+    third.send(big % jid)
+    check_eq(stream_error(third.read_to_eof()), "policy-violation",
+             "the last good config (10000 bytes) still holds")
+    old.send("</stream:stream>")
+    old.read_to_eof()
 
 
 if __name__ == "__main__":
