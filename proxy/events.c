@@ -89,6 +89,12 @@ events_flush(struct events *ev)
 			ev->sinks[i]->ops->flush(ev->sinks[i]);
 }
 
+bool
+events_active(const struct events *ev)
+{
+	return ev != NULL && ev->nsinks > 0;
+}
+
 cJSON *
 events_begin(const char *event, const char *session_id)
 {

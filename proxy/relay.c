@@ -80,7 +80,7 @@ relay_emit_element(struct conn *c, const struct xnode *el, const char *xml,
 	const char *jid;
 	cJSON *ev;
 
-	if (session_events(s) == NULL)
+	if (!events_active(session_events(s)))
 		return;
 	buf_init(&rb);
 	if ((red = redact_copy(el)) != NULL) {
