@@ -355,7 +355,7 @@ def t_shutdown(env):
     c.clear()
     proxy.proc.send_signal(signal.SIGTERM)
     gets_stream_error(c, "system-shutdown")
-    check_eq(proxy.stop(), 0, "exit status")
+    check_eq(proxy.stop(wait_only=True), 0, "exit status")
     check_eq(closed(proxy).get("reason"), "shutdown", "close reason")
     upstream_got = fake.join()
     check(upstream_got.rstrip().endswith("</stream:stream>"),

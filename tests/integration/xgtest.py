@@ -259,10 +259,16 @@ class Proxy:
     def alive(self):
         return self.proc.poll() is None
 
-    def stop(self):
-        """SIGTERM; checks a clean exit (0) and no sanitizer report."""
+    def stop(self, wait_only=False):
+        """SIGTERM (or, with wait_only, waits for an exit already under
+        way); checks a clean exit (0) and no sanitizer report."""
         if self.proc is None or self.rc is not None:
             return self.rc
+        if wait_only:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         self.rc = _stop(self.proc)
         err = self.stderr()
         for mark in SAN_MARKS:
