@@ -21,9 +21,7 @@ from xgtest import HEADER, USERS, Raw, check, check_eq, of, stream_error  # noqa
 
 tap = xgtest.Tap()
 
-FEATURES = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-            "xmlns:stream='http://etherx.jabber.org/streams' from='localhost' "
-            "id='fake1' version='1.0'><stream:features/>")
+FEATURES = xgtest.FAKE_FEATURES
 
 
 def gets_stream_error(raw, cond):

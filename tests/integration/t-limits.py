@@ -27,9 +27,7 @@ tap = xgtest.Tap()
 
 RSS_BOUND = 8 * 1024 * 1024
 BODY = 10000  # bytes of body per flood message
-FEATURES = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-            "xmlns:stream='http://etherx.jabber.org/streams' from='localhost' "
-            "id='fake1' version='1.0'><stream:features/>").encode()
+FEATURES = xgtest.FAKE_FEATURES.encode()
 # Under ASan, freed memory waits in a quarantine: RSS would measure that.
 NO_QUARANTINE = {"ASAN_OPTIONS": ":".join(
     [o for o in [os.environ.get("ASAN_OPTIONS")] if o] + ["quarantine_size_mb=0"])}

@@ -17,6 +17,7 @@ instead of a skip.
 import asyncio
 import atexit
 import base64
+import importlib.util
 import json
 import os
 import re
@@ -41,6 +42,10 @@ HEADER = ("<?xml version='1.0'?><stream:stream to='localhost' "
           "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
           "version='1.0'>")
 STREAMS_NS = "urn:ietf:params:xml:ns:xmpp-streams"
+# What a FakeUpstream says first: a server header and empty features.
+FAKE_FEATURES = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                 "xmlns:stream='http://etherx.jabber.org/streams' "
+                 "from='localhost' id='fake1' version='1.0'><stream:features/>")
 
 _live = {}  # pid -> Popen of every process started here, for the last resort
 
@@ -598,10 +603,8 @@ class Tap:
     def run(self):
         _need(shutil.which("prosody") and shutil.which("prosodyctl"),
               "prosody is not installed")
-        try:
-            import slixmpp  # noqa: F401
-        except ImportError:
-            _need(False, "slixmpp is not installed for %s" % sys.executable)
+        _need(importlib.util.find_spec("slixmpp") is not None,
+              "slixmpp is not installed for %s" % sys.executable)
         _need(os.access(XG_BIN, os.X_OK), "%s is not built" % XG_BIN)
         sys.path.insert(0, HERE)
 
