@@ -101,6 +101,7 @@ def t_chat(env):
           "event and session; each session opens first and closes last")
 def t_envelope(env):
     r = the_run()
+    check(r["raw"].endswith(b"\n"), "the events file ends with a whole line")
     for ev in r["events"]:
         check(TS.match(str(ev.get("ts"))), "bad ts in %r" % ev)
         check(isinstance(ev.get("event"), str), "no event name in %r" % ev)
