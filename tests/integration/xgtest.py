@@ -302,7 +302,7 @@ class Proxy:
         evs = []
         raw = self.raw_events()
         text = raw[:raw.rfind(b"\n") + 1].decode("utf-8")  # strict: must be UTF-8
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(text.split("\n")[:-1], 1):
             try:
                 ev = json.loads(line)
             except ValueError as e:
