@@ -20,15 +20,22 @@ static struct {
 	const char *upstream;
 } main_overrides;
 
-/* Prints each line of a (possibly multi-line) error with the prefix. */
+/*
+ * Prints each line of a (possibly multi-line) error with the prefix, and the
+ * config file's name where the line does not start with it already.
+ */
 static void
-main_error(const char *err)
+main_error(const char *path, const char *err)
 {
 	const char *p = err, *nl;
+	bool named;
 
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
-		fprintf(stderr, "xmppgate: %.*s\n",
+		named = path == NULL || strncmp(p, path, strlen(path)) == 0 ||
+		    p[0] == '-';
+		fprintf(stderr, "xmppgate: %s%s%.*s\n", named ? "" : path,
+		    named ? "" : ": ",
 		    (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
 		if (nl == NULL)
 			break;
@@ -139,7 +146,7 @@ main(int argc, char *argv[])
 	    verbose > 1 ? ~0u : 0);
 	log_libevent_setup();
 	if ((cfg = main_load(path, &err)) == NULL) {
-		main_error(err);
+		main_error(path, err);
 		free(err);
 		free(main_overrides.listen);
 		return 1;
@@ -153,7 +160,7 @@ main(int argc, char *argv[])
 	p = proxy_new(cfg, path, trace, &err);
 	config_unref(cfg);
 	if (p == NULL) {
-		main_error(err);
+		main_error(NULL, err);
 		free(err);
 		free(main_overrides.listen);
 		return 1;

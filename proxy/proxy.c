@@ -68,6 +68,28 @@ proxy_session_freed(void *arg, struct session *s)
 		event_base_loopexit(p->base, NULL);
 }
 
+/* A refused connection is still a session in the events: open, then close. */
+static void
+proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
+    const struct listener *l, const char *reason)
+{
+	cJSON *ev;
+
+	if (!events_active(p->events))
+		return;
+	ev = events_begin("session.open", id);
+	cJSON_AddStringToObject(ev, "client", client);
+	cJSON_AddStringToObject(ev, "listener", listener_config(l)->address);
+	cJSON_AddStringToObject(ev, "upstream", p->cfg->upstream.address);
+	events_emit(p->events, ev, NULL);
+	ev = events_begin("session.close", id);
+	cJSON_AddStringToObject(ev, "reason", reason);
+	cJSON_AddNumberToObject(ev, "duration_s", 0);
+	cJSON_AddNullToObject(ev, "jid");
+	events_emit(p->events, ev, NULL);
+	events_flush(p->events);
+}
+
 static void
 proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
     const struct sockaddr *sa, int salen)
@@ -91,6 +113,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	    (unsigned long long)++p->next_id);
 	if (p->stopping || p->nsessions >= p->cfg->limits.max_sessions) {
 		log_warnx("session=%s refused client=%s reason=%s", id, client,
+		    p->stopping ? "shutdown" : "session-limit");
+		proxy_emit_refusal(p, id, client, l,
 		    p->stopping ? "shutdown" : "session-limit");
 		session_refuse(bev, p->stopping ? "system-shutdown"
 						: "resource-constraint",

@@ -6,6 +6,7 @@
  * as their original bytes unless changed. Restart points (SASL1 success)
  * reset both parsers at the exact byte. Nothing unparsed is ever forwarded.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,8 +321,11 @@ relay_parse_error(struct conn *c)
 		session_end_stream(c->peer);
 		session_close(s, SESSION_REASON_CLIENT_ERROR);
 	} else {
-		session_stream_error(c->peer, "internal-server-error",
-		    "the upstream server sent invalid XML", NULL);
+		char text[160];
+
+		snprintf(text, sizeof(text), "the upstream server's stream "
+		    "failed: %s", xmlstream_err_condition(err));
+		session_stream_error(c->peer, "undefined-condition", text, NULL);
 		session_close(s, SESSION_REASON_UPSTREAM_ERROR);
 	}
 }

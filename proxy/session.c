@@ -336,6 +336,9 @@ session_close(struct session *s, enum session_reason reason)
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->reason = reason;
+	/* A leg that never connected has nothing to flush to. */
+	if (!s->upstream.connected)
+		s->upstream.dead = true;
 	session_set_state(s, SESSION_CLOSING);
 	conn_stop_reading(&s->client);
 	conn_stop_reading(&s->upstream);
