@@ -278,7 +278,7 @@ nego_identity(const struct nego *n, char *buf, size_t len)
 	return NULL;
 }
 
-bool
+static bool
 nego_rewrite_features(struct xnode *el, bool strip_starttls)
 {
 	struct xnode *c, *next;
@@ -293,4 +293,17 @@ nego_rewrite_features(struct xnode *el, bool strip_starttls)
 		}
 	}
 	return changed;
+}
+
+bool
+nego_rewrite_s2c(struct xnode *el, bool strip_starttls)
+{
+	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "features"))
+		return nego_rewrite_features(el, strip_starttls);
+	if (xnode_is(el, NEGO_NS_SM, "enabled") &&
+	    xnode_attr(el, "location") != NULL) {
+		xnode_set_attr(el, NULL, "location", NULL);
+		return true;
+	}
+	return false;
 }

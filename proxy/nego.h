@@ -58,9 +58,11 @@ unsigned nego_observe(struct nego *, enum nego_dir, const struct xnode *el);
  */
 const char *nego_identity(const struct nego *, char *buf, size_t len);
 /*
- * Removes what the client must not see from server features: <compression/>
- * always, <starttls/> when strip_starttls. Returns true when el changed.
+ * Removes from a server element what the client must not see: in stream
+ * features <compression/> always and <starttls/> when strip_starttls; the
+ * `location` of XEP-0198 <enabled/>, which would send the client around the
+ * proxy when it resumes. Returns true when el changed.
  */
-bool nego_rewrite_features(struct xnode *el, bool strip_starttls);
+bool nego_rewrite_s2c(struct xnode *el, bool strip_starttls);
 
 #endif

@@ -246,8 +246,7 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 		verdict = FILTER_DROP;
 		s->dropped++;
 	} else if (c->side == CONN_UPSTREAM &&
-	    xnode_is(el, XMLSTREAM_NS_STREAMS, "features") &&
-	    nego_rewrite_features(el, s->client_tls == CONFIG_TLS_NONE)) {
+	    nego_rewrite_s2c(el, s->client_tls == CONFIG_TLS_NONE)) {
 		xnode_serialize(el, XMLSTREAM_NS_CLIENT, &out);
 		bytes = out.data;
 		len = out.len;

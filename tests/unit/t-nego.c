@@ -206,17 +206,29 @@ test_stream_error_and_features(void)
 	       "</method></compression><mechanisms "
 	       "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN"
 	       "</mechanism></mechanisms></stream:features>");
-	ok(nego_rewrite_features(f, false), "compression stripped");
+	ok(nego_rewrite_s2c(f, false), "compression stripped");
 	ok(xnode_child(f, NEGO_NS_TLS, "starttls") != NULL,
 	    "starttls kept when asked");
-	ok(nego_rewrite_features(f, true), "starttls stripped");
-	ok(!nego_rewrite_features(f, true), "nothing left to strip");
+	ok(nego_rewrite_s2c(f, true), "starttls stripped");
+	ok(!nego_rewrite_s2c(f, true), "nothing left to strip");
 	buf_init(&b);
 	xnode_serialize(f, "jabber:client", &b);
 	ok(strstr(b.data, "compress") == NULL && strstr(b.data, "tls") == NULL &&
 		strstr(b.data, "<mechanism>PLAIN</mechanism>") != NULL,
 	    "serialized features keep mechanisms: %s", b.data);
 	buf_fini(&b);
+	xnode_free(f);
+
+	f = el("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true' "
+	       "location='[2001:db8::1]:5222'/>");
+	ok(nego_rewrite_s2c(f, true), "SM location stripped");
+	ok(xnode_attr(f, "location") == NULL &&
+		strcmp(xnode_attr(f, "id"), "sm1") == 0,
+	    "SM id and resume kept, location gone");
+	ok(!nego_rewrite_s2c(f, true), "enabled without location unchanged");
+	xnode_free(f);
+	f = el("<message to='a@b'><body>features</body></message>");
+	ok(!nego_rewrite_s2c(f, true), "a message is never rewritten here");
 	xnode_free(f);
 }
 
