@@ -229,6 +229,39 @@ relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 	return XMLSTREAM_CONTINUE;
 }
 
+/*
+ * A server that requires STARTTLS refuses to authenticate a client that
+ * cannot see the offer: say why logins through this leg will fail.
+ */
+static void
+relay_warn_required_tls(struct session *s, const struct xnode *el)
+{
+	const struct xnode *tls;
+
+	if (!xnode_is(el, XMLSTREAM_NS_STREAMS, "features") ||
+	    (tls = xnode_child(el, NEGO_NS_TLS, "starttls")) == NULL ||
+	    xnode_child(tls, NEGO_NS_TLS, "required") == NULL)
+		return;
+	log_warnx("session=%s upstream requires STARTTLS but the client leg "
+		  "has tls=none: the offer is hidden from the client and the "
+		  "server will refuse to authenticate it",
+	    s->id);
+}
+
+/* Rewrites what the client must not see; true with el serialized in out. */
+static bool
+relay_rewrite_s2c(struct session *s, struct xnode *el, struct buf *out)
+{
+	bool no_tls = s->client_tls == CONFIG_TLS_NONE;
+
+	if (no_tls)
+		relay_warn_required_tls(s, el);
+	if (!nego_rewrite_s2c(el, no_tls))
+		return false;
+	xnode_serialize(el, XMLSTREAM_NS_CLIENT, out);
+	return true;
+}
+
 static int
 relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 {
@@ -245,9 +278,7 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 	if (relay_answer_compress(c, el)) {
 		verdict = FILTER_DROP;
 		s->dropped++;
-	} else if (c->side == CONN_UPSTREAM &&
-	    nego_rewrite_s2c(el, s->client_tls == CONFIG_TLS_NONE)) {
-		xnode_serialize(el, XMLSTREAM_NS_CLIENT, &out);
+	} else if (c->side == CONN_UPSTREAM && relay_rewrite_s2c(s, el, &out)) {
 		bytes = out.data;
 		len = out.len;
 	}
