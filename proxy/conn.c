@@ -2,8 +2,9 @@
 /*
  * One leg's I/O: libevent callbacks (dispatchers only), the read loop that
  * feeds the parser at exact restart boundaries, writing with backpressure
- * (conn_throttle/conn_unthrottle are the only two places that change
- * reading), and end-of-connection reporting to the session.
+ * (conn_throttle/conn_unthrottle are the only places that pause and resume
+ * reading; start and stop bracket a leg's life), and end-of-connection
+ * reporting to the session.
  */
 #include <string.h>
 

@@ -52,7 +52,8 @@ void conn_init(struct conn *, struct session *, enum conn_side,
 void conn_fini(struct conn *);
 /* Starts reading (and the libevent callbacks). */
 void conn_start(struct conn *);
-/* Queues bytes for this leg's peer socket, applying backpressure. */
+/* Queues bytes for this leg's socket; throttles the peer leg's reading
+ * while this leg's output is above the high-water mark. */
 void conn_write(struct conn *, const void *, size_t);
 /* Stops reading for good (the session is ending). */
 void conn_stop_reading(struct conn *);

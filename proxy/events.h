@@ -22,7 +22,8 @@ void events_free(struct events *);
 void events_reopen(struct events *);
 void events_flush(struct events *);
 
-/* True when at least one sink listens: callers skip building events else. */
+/* True when at least one sink listens: the per-element path skips building
+ * events otherwise. */
 bool events_active(const struct events *);
 /* A new event object with ts (RFC 3339 UTC, microseconds), event, session. */
 cJSON *events_begin(const char *event, const char *session_id);

@@ -98,12 +98,15 @@ nego_plain_user(const unsigned char *msg, size_t len)
 {
 	const unsigned char *a, *b;
 
+	/* Exactly two NULs and a password after them: anything else is not
+	 * PLAIN, and guessing could put the password where the authcid goes. */
 	a = memchr(msg, '\0', len);
 	if (a == NULL)
 		return NULL;
 	a++;
 	b = memchr(a, '\0', len - (size_t)(a - msg));
-	if (b == NULL)
+	if (b == NULL || b + 1 == msg + len ||
+	    memchr(b + 1, '\0', len - (size_t)(b + 1 - msg)) != NULL)
 		return NULL;
 	return xstrndup((const char *)a, (size_t)(b - a));
 }
@@ -222,6 +225,9 @@ nego_sasl2_success(struct nego *n, const struct xnode *el)
 	const struct xnode *aid;
 	unsigned bits = nego_auth_outcome(n, true, el, NULL);
 
+	/* SASL2 may resume inline: no bind follows (XEP-0388, XEP-0198). */
+	if (xnode_child(el, NEGO_NS_SM, "resumed") != NULL)
+		bits |= NEGO_RESUMED;
 	aid = xnode_child(el, NEGO_NS_SASL2, "authorization-identifier");
 	if (aid == NULL)
 		return bits;
@@ -247,7 +253,7 @@ nego_observe_s2c(struct nego *n, const struct xnode *el)
 	if (xnode_is(el, XMLSTREAM_NS_CLIENT, "iq"))
 		return nego_bind_result(n, el);
 	if (xnode_is(el, NEGO_NS_SM, "resumed"))
-		return n->jid != NULL ? NEGO_BOUND : 0;
+		return NEGO_RESUMED;
 	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "error")) {
 		nego_set(&n->error_condition,
 		    nego_first_child_name(el, NEGO_NS_STREAM_ERRORS));
@@ -295,11 +301,32 @@ nego_rewrite_features(struct xnode *el, bool strip_starttls)
 	return changed;
 }
 
+/*
+ * <see-other-host/> would send the client to another server, around the
+ * proxy, which cannot follow it (one upstream): the client is told the
+ * upstream failed instead, and the redirect's host is not passed on.
+ */
+static bool
+nego_rewrite_redirect(struct xnode *el)
+{
+	struct xnode *c;
+
+	c = xnode_child(el, NEGO_NS_STREAM_ERRORS, "see-other-host");
+	if (c == NULL)
+		return false;
+	xnode_remove(c);
+	xnode_append(el, xnode_new_element(NEGO_NS_STREAM_ERRORS,
+	    "remote-connection-failed"));
+	return true;
+}
+
 bool
 nego_rewrite_s2c(struct xnode *el, bool strip_starttls)
 {
 	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "features"))
 		return nego_rewrite_features(el, strip_starttls);
+	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "error"))
+		return nego_rewrite_redirect(el);
 	if (xnode_is(el, NEGO_NS_SM, "enabled") &&
 	    xnode_attr(el, "location") != NULL) {
 		xnode_set_attr(el, NULL, "location", NULL);

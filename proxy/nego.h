@@ -32,6 +32,7 @@ enum nego_dir {
 #define NEGO_BOUND 0x02	       /* the full JID is known (bind, SASL2, resume) */
 #define NEGO_RESTART 0x04      /* both parsers restart after this element */
 #define NEGO_STREAM_ERROR 0x08 /* a <stream:error/>: see error_condition */
+#define NEGO_RESUMED 0x10      /* XEP-0198 resumption: negotiation is done */
 
 struct nego {
 	char *domain;	   /* owned: the client's stream 'to' */
@@ -61,7 +62,8 @@ const char *nego_identity(const struct nego *, char *buf, size_t len);
  * Removes from a server element what the client must not see: in stream
  * features <compression/> always and <starttls/> when strip_starttls; the
  * `location` of XEP-0198 <enabled/>, which would send the client around the
- * proxy when it resumes. Returns true when el changed.
+ * proxy when it resumes; a <see-other-host/> stream error, which becomes
+ * <remote-connection-failed/>. Returns true when el changed.
  */
 bool nego_rewrite_s2c(struct xnode *el, bool strip_starttls);
 

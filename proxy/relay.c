@@ -60,7 +60,7 @@ relay_on_open(void *arg, const struct xnode *root, const char *bytes,
 	return XMLSTREAM_CONTINUE;
 }
 
-/* The event's kind: the stanza name, or the nonza's local name. */
+/* True for a stanza proper: message, presence or iq in jabber:client. */
 static bool
 relay_is_stanza(const struct xnode *el)
 {
@@ -188,6 +188,32 @@ relay_answer_compress(struct conn *c, const struct xnode *el)
 	return true;
 }
 
+/*
+ * A client leg without TLS cannot upgrade (the offer is stripped): a client
+ * that asks anyway gets <failure/> and the stream ends (RFC 6120 5.4.2.2),
+ * instead of the server's <proceed/> and a ClientHello fed to the parser.
+ * Returns true when it answered; the session is then closing.
+ */
+static bool
+relay_refuse_starttls(struct conn *c, const struct xnode *el)
+{
+	static const char failure[] =
+	    "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+	    "</stream:stream>";
+	struct session *s = c->session;
+
+	if (c->side != CONN_CLIENT || s->client_tls != CONFIG_TLS_NONE ||
+	    !xnode_is(el, NEGO_NS_TLS, "starttls"))
+		return false;
+	log_info("session=%s starttls refused: the client leg has tls=none",
+	    s->id);
+	conn_write(c, failure, sizeof(failure) - 1);
+	c->closed_out = true;
+	session_end_stream(c->peer);
+	session_close(s, SESSION_REASON_CLIENT_ERROR);
+	return true;
+}
+
 static void
 relay_account(struct conn *c, const struct xnode *el)
 {
@@ -210,16 +236,17 @@ relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 
 	if (bits & NEGO_AUTH_OUTCOME)
 		relay_emit_auth(s);
-	if (bits & NEGO_BOUND) {
+	if (bits & NEGO_BOUND)
 		relay_emit_bind(s);
-		if (s->state == SESSION_NEGOTIATING)
-			session_set_state(s, SESSION_ESTABLISHED);
-	}
+	if ((bits & (NEGO_BOUND | NEGO_RESUMED)) &&
+	    s->state == SESSION_NEGOTIATING)
+		session_set_state(s, SESSION_ESTABLISHED);
 	if (bits & NEGO_STREAM_ERROR)
 		relay_emit_peer_error(c, el);
 	if (bits & NEGO_RESTART) {
 		/* Both streams restart: the server's at the byte after this
-		 * element, the client's now that it has been delivered. */
+		 * element, the client's before its next bytes are parsed
+		 * (which the client can only send after it has this one). */
 		c->restart = true;
 		c->peer->restart = true;
 		c->header_out = false;
@@ -275,6 +302,11 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 	buf_init(&out);
 	relay_account(c, el);
 	bits = nego_observe(&s->nego, relay_dir(c), el);
+	if (relay_refuse_starttls(c, el)) {
+		relay_emit_element(c, el, bytes, len, FILTER_DROP);
+		xnode_free(el);
+		return XMLSTREAM_STOP;
+	}
 	if (relay_answer_compress(c, el)) {
 		verdict = FILTER_DROP;
 		s->dropped++;

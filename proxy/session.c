@@ -353,6 +353,9 @@ session_close(struct session *s, enum session_reason reason)
 void
 session_shutdown(struct session *s)
 {
+	/* Already ending: its own close (clean or a mirrored drop) stands. */
+	if (s->state == SESSION_CLOSING)
+		return;
 	session_stream_error(&s->client, "system-shutdown",
 	    "xmppgate is shutting down", NULL);
 	session_end_stream(&s->upstream);

@@ -232,9 +232,57 @@ test_stream_error_and_features(void)
 	xnode_free(f);
 }
 
+static void
+test_resume_and_redirect(void)
+{
+	struct nego n;
+	struct xnode *f;
+	char *xml;
+
+	nego_init(&n);
+	is_int(observe(&n, NEGO_S2C,
+		   "<resumed xmlns='urn:xmpp:sm:3' previd='sm1' h='4'/>"),
+	    NEGO_RESUMED, "SM resume ends negotiation without a bind");
+	is_int(observe(&n, NEGO_S2C,
+		   "<success xmlns='urn:xmpp:sasl:2'><authorization-identifier>"
+		   "d@example.org</authorization-identifier><resumed "
+		   "xmlns='urn:xmpp:sm:3' previd='x' h='0'/></success>"),
+	    NEGO_AUTH_OUTCOME | NEGO_RESUMED, "SASL2 inline resume");
+	nego_fini(&n);
+
+	f = el("<stream:error><see-other-host "
+	       "xmlns='urn:ietf:params:xml:ns:xmpp-streams'>elsewhere.example:"
+	       "5222</see-other-host></stream:error>");
+	ok(nego_rewrite_s2c(f, true), "see-other-host rewritten");
+	ok(xnode_child(f, NULL, "see-other-host") == NULL &&
+		xnode_child(f, "urn:ietf:params:xml:ns:xmpp-streams",
+		    "remote-connection-failed") != NULL,
+	    "the client gets remote-connection-failed");
+	xml = xnode_text(f);
+	ok(strstr(xml, "elsewhere") == NULL, "the redirect host is not passed");
+	free(xml);
+	xnode_free(f);
+
+	/* PLAIN that is not well formed yields no authcid, never the
+	 * password. */
+	nego_init(&n);
+	xml = auth("PLAIN", "alice\0pw\0", 10, NEGO_NS_SASL);
+	observe(&n, NEGO_C2S, xml);
+	free(xml);
+	ok(n.authcid == NULL, "empty password: no authcid guessed");
+	nego_fini(&n);
+	nego_init(&n);
+	xml = auth("PLAIN", "\0alice\0pw\0x", 13, NEGO_NS_SASL);
+	observe(&n, NEGO_C2S, xml);
+	free(xml);
+	ok(n.authcid == NULL, "three NULs: no authcid guessed");
+	nego_fini(&n);
+}
+
 int
 main(void)
 {
+	test_resume_and_redirect();
 	test_b64();
 	test_sasl1_plain();
 	test_sasl1_scram_failure();

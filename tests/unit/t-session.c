@@ -349,6 +349,31 @@ test_bad_input(const char *what, const char *input, const char *condition,
 }
 
 static void
+test_starttls_refused(void)
+{
+	struct t t;
+	char *got;
+
+	t_start(&t, 262144, 30);
+	send_str(t.client, C_HDR);
+	send_str(t.server, S_HDR);
+	settle(&t);
+	free(take(t.client));
+	free(take(t.server));
+	send_str(t.client,
+	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x01");
+	expect(&t, t.client,
+	    "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>",
+	    "starttls on a tls=none leg: failure and the stream ends");
+	got = take(t.server);
+	is_str(got, "</stream:stream>",
+	    "starttls is not forwarded; the upstream stream ends cleanly");
+	free(got);
+	ok(run_until(&t, is_freed, 6), "session ends");
+	t_end(&t);
+}
+
+static void
 test_upstream_error_relayed(void)
 {
 	struct t t;
@@ -503,6 +528,7 @@ main(void)
 		buf_fini(&b);
 	}
 	test_upstream_error_relayed();
+	test_starttls_refused();
 	test_client_drop();
 	test_handshake_timeout();
 	test_backpressure();
