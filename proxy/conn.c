@@ -3,10 +3,11 @@
  * One leg's I/O: libevent callbacks (dispatchers only), the read loop that
  * feeds the parser at exact restart boundaries, writing with backpressure
  * (conn_throttle/conn_unthrottle are the only places that pause and resume
- * reading; start and stop bracket a leg's life), and end-of-connection
- * reporting to the session.
+ * reading while relaying), the lingering half-close when a session ends, and
+ * end-of-connection reporting to the session.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -51,10 +52,31 @@ conn_start(struct conn *c)
 }
 
 void
-conn_stop_reading(struct conn *c)
+conn_drain_input(struct conn *c)
 {
-	if (c->bev != NULL)
-		bufferevent_disable(c->bev, EV_READ);
+	if (c->bev == NULL || c->eof || c->dead)
+		return;
+	c->throttled = false;
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+bool
+conn_linger(struct conn *c)
+{
+	evutil_socket_t fd;
+
+	if (c->dead || c->bev == NULL)
+		return true;
+	if (conn_pending(c) > 0)
+		return false;
+	fd = bufferevent_getfd(c->bev);
+	if (fd == -1) /* not a socket (a pair in tests): nothing to linger on */
+		return true;
+	if (!c->shut) {
+		(void)shutdown(fd, SHUT_WR);
+		c->shut = true;
+	}
+	return c->eof;
 }
 
 size_t

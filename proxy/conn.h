@@ -44,6 +44,7 @@ struct conn {
 	bool stream_closed; /* </stream:stream> was read on this leg */
 	bool header_out;    /* a stream header was written to this leg */
 	bool closed_out;    /* </stream:stream> was written: nothing follows */
+	bool shut;	    /* closing: our write side is shut down */
 	bool restart;	    /* reset the parser before parsing more */
 };
 
@@ -55,8 +56,16 @@ void conn_start(struct conn *);
 /* Queues bytes for this leg's socket; throttles the peer leg's reading
  * while this leg's output is above the high-water mark. */
 void conn_write(struct conn *, const void *, size_t);
-/* Stops reading for good (the session is ending). */
-void conn_stop_reading(struct conn *);
+/*
+ * The session is ending: once this leg's output is written, half-close it and
+ * discard what the peer still sends until it closes too (a socket closed
+ * with unread input sends a reset, which can destroy a final stream error
+ * before the peer reads it). Returns true when the leg has nothing left to
+ * do; the linger timer bounds the wait.
+ */
+bool conn_linger(struct conn *);
+/* Closing: keep reading (to discard) unless the leg already ended. */
+void conn_drain_input(struct conn *);
 /* Bytes waiting to be written to this leg. */
 size_t conn_pending(const struct conn *);
 

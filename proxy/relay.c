@@ -43,6 +43,14 @@ relay_on_open(void *arg, const struct xnode *root, const char *bytes,
 	struct event_xml x = { .xml = bytes, .len = len };
 	cJSON *ev;
 
+	/* The domain is the client's to address the server; without it the
+	 * proxy cannot name the stream either (RFC 6120 4.7.2). */
+	if (c->side == CONN_CLIENT && xnode_attr(root, "to") == NULL) {
+		session_stream_error(c, "improper-addressing",
+		    "the stream header has no 'to' attribute", NULL);
+		session_close(s, SESSION_REASON_CLIENT_ERROR);
+		return XMLSTREAM_STOP;
+	}
 	nego_stream_open(&s->nego, relay_dir(c), root);
 	if (c->side == CONN_CLIENT && s->state == SESSION_CONNECTING)
 		log_debug("session=%s client header before upstream connect",

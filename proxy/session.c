@@ -123,7 +123,11 @@ session_arm_state(struct session *s)
 		session_arm(s, handshake - session_elapsed(s));
 		break;
 	case SESSION_ESTABLISHED:
-		session_arm(s, s->cfg->limits.idle_timeout_s);
+		/* A side that already closed keeps the short close wait. */
+		if (s->client.stream_closed || s->upstream.stream_closed)
+			session_arm(s, SESSION_CLOSE_WAIT_S);
+		else
+			session_arm(s, s->cfg->limits.idle_timeout_s);
 		break;
 	case SESSION_CLOSING:
 		session_arm(s, SESSION_LINGER_S);
@@ -316,17 +320,16 @@ session_on_leg_end(struct conn *c, bool error)
 		: SESSION_REASON_UPSTREAM_DROPPED);
 }
 
-static bool
-session_flushed(const struct session *s)
-{
-	return (s->client.dead || conn_pending(&s->client) == 0) &&
-	    (s->upstream.dead || conn_pending(&s->upstream) == 0);
-}
-
 void
 session_on_drained(struct session *s)
 {
-	if (s->state == SESSION_CLOSING && session_flushed(s))
+	bool client_done, upstream_done;
+
+	if (s->state != SESSION_CLOSING)
+		return;
+	client_done = conn_linger(&s->client);
+	upstream_done = conn_linger(&s->upstream);
+	if (client_done && upstream_done)
 		event_active(s->reaper, EV_TIMEOUT, 0);
 }
 
@@ -340,8 +343,8 @@ session_close(struct session *s, enum session_reason reason)
 	if (!s->upstream.connected)
 		s->upstream.dead = true;
 	session_set_state(s, SESSION_CLOSING);
-	conn_stop_reading(&s->client);
-	conn_stop_reading(&s->upstream);
+	conn_drain_input(&s->client);
+	conn_drain_input(&s->upstream);
 	/* Flush with the write callback firing only when empty. */
 	if (!s->client.dead)
 		bufferevent_setwatermark(s->client.bev, EV_WRITE, 0, 0);

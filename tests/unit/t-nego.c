@@ -266,13 +266,13 @@ test_resume_and_redirect(void)
 	/* PLAIN that is not well formed yields no authcid, never the
 	 * password. */
 	nego_init(&n);
-	xml = auth("PLAIN", "alice\0pw\0", 10, NEGO_NS_SASL);
+	xml = auth("PLAIN", "alice\0pw\0", 9, NEGO_NS_SASL);
 	observe(&n, NEGO_C2S, xml);
 	free(xml);
 	ok(n.authcid == NULL, "empty password: no authcid guessed");
 	nego_fini(&n);
 	nego_init(&n);
-	xml = auth("PLAIN", "\0alice\0pw\0x", 13, NEGO_NS_SASL);
+	xml = auth("PLAIN", "\0alice\0pw\0x", 11, NEGO_NS_SASL);
 	observe(&n, NEGO_C2S, xml);
 	free(xml);
 	ok(n.authcid == NULL, "three NULs: no authcid guessed");

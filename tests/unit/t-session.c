@@ -374,6 +374,29 @@ test_starttls_refused(void)
 }
 
 static void
+test_no_to(void)
+{
+	struct t t;
+	char *got;
+
+	t_start(&t, 262144, 30);
+	send_str(t.client, "<stream:stream xmlns='jabber:client' "
+			   "xmlns:stream='http://etherx.jabber.org/streams' "
+			   "version='1.0'>");
+	settle(&t);
+	got = take(t.client);
+	ok(strstr(got, "<stream:stream") != NULL &&
+		strstr(got, "<improper-addressing ") != NULL,
+	    "a header without 'to' gets a header and improper-addressing");
+	free(got);
+	got = take(t.server);
+	is_str(got, "", "nothing reaches the upstream");
+	free(got);
+	ok(run_until(&t, is_freed, 6), "session ends");
+	t_end(&t);
+}
+
+static void
 test_upstream_error_relayed(void)
 {
 	struct t t;
@@ -529,6 +552,7 @@ main(void)
 	}
 	test_upstream_error_relayed();
 	test_starttls_refused();
+	test_no_to();
 	test_client_drop();
 	test_handshake_timeout();
 	test_backpressure();
