@@ -46,7 +46,8 @@ struct proxy {
 	struct listener **listeners; /* owned array */
 	size_t nlisteners;
 	TAILQ_HEAD(, proxy_slot) sessions;
-	size_t nsessions;
+	size_t nsessions; /* allocated, including those lingering */
+	size_t nactive;	  /* not yet ended: what max_sessions caps */
 	uint64_t next_id;
 	uint32_t run_id;
 	bool stopping;
@@ -54,6 +55,14 @@ struct proxy {
 	struct event *grace;			      /* owned */
 	proxy_reload_fn reload;
 };
+
+static void
+proxy_session_closed(void *arg, struct session *s)
+{
+	struct proxy_slot *slot = arg;
+
+	slot->proxy->nactive--;
+}
 
 static void
 proxy_session_freed(void *arg, struct session *s)
@@ -111,7 +120,7 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	}
 	snprintf(id, sizeof(id), "%08x.%llu", p->run_id,
 	    (unsigned long long)++p->next_id);
-	if (p->stopping || p->nsessions >= p->cfg->limits.max_sessions) {
+	if (p->stopping || p->nactive >= p->cfg->limits.max_sessions) {
 		log_warnx("session=%s refused client=%s reason=%s", id, client,
 		    p->stopping ? "shutdown" : "session-limit");
 		proxy_emit_refusal(p, id, client, l,
@@ -126,9 +135,11 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	slot->proxy = p;
 	TAILQ_INSERT_TAIL(&p->sessions, slot, entry);
 	p->nsessions++;
+	p->nactive++;
 	env.base = p->base;
 	env.dns = p->dns;
 	env.events = &p->events;
+	env.on_close = proxy_session_closed;
 	env.on_free = proxy_session_freed;
 	env.arg = slot;
 	slot->session = session_new(&env, p->cfg, id, bev, client,

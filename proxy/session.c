@@ -25,6 +25,7 @@
 
 static void session_timer_cb(evutil_socket_t, short, void *);
 static void session_reap_cb(evutil_socket_t, short, void *);
+static void session_report(struct session *);
 
 const char *
 session_state_str(enum session_state st)
@@ -343,6 +344,9 @@ session_close(struct session *s, enum session_reason reason)
 	if (!s->upstream.connected)
 		s->upstream.dead = true;
 	session_set_state(s, SESSION_CLOSING);
+	session_report(s);
+	if (s->env.on_close != NULL)
+		s->env.on_close(s->env.arg, s);
 	conn_drain_input(&s->client);
 	conn_drain_input(&s->upstream);
 	/* Flush with the write callback firing only when empty. */
@@ -390,11 +394,10 @@ session_emit_close(struct session *s, double duration)
 	events_flush(session_events(s));
 }
 
-/* Frees the session; runs from its own event, never inside a callback. */
+/* The one summary of a session: the session.close event and a log line. */
 static void
-session_reap_cb(evutil_socket_t fd, short what, void *arg)
+session_report(struct session *s)
 {
-	struct session *s = arg;
 	double duration = session_elapsed(s);
 
 	session_emit_close(s, duration);
@@ -407,6 +410,14 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)s->stanzas_c2s,
 	    (unsigned long long)s->upstream.bytes_in,
 	    (unsigned long long)s->stanzas_s2c);
+}
+
+/* Frees the session; runs from its own event, never inside a callback. */
+static void
+session_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
 	if (s->env.on_free != NULL)
 		s->env.on_free(s->env.arg, s);
 	conn_fini(&s->client);

@@ -49,6 +49,9 @@ struct session_env {
 	struct event_base *base;
 	struct evdns_base *dns;	 /* may be NULL when upstream bevs are given */
 	struct events **events;	 /* borrowed: *events may change on reload */
+	/* Called once when the session ends (session.close is written); its
+	 * sockets may linger a few seconds more. */
+	void (*on_close)(void *arg, struct session *);
 	/* Called once, just before the session's memory is freed. */
 	void (*on_free)(void *arg, struct session *);
 	void *arg;

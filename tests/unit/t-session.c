@@ -153,6 +153,7 @@ t_start(struct t *t, size_t max_stanza, unsigned handshake_s)
 	env.base = t->base;
 	env.dns = NULL;
 	env.events = &t->events;
+	env.on_close = NULL;
 	env.on_free = t_freed;
 	env.arg = t;
 	t->s = session_new(&env, t->cfg, "t.1", cp[0], "127.0.0.1:4000", &l,
