@@ -19,6 +19,7 @@
 #include "xmlstream.h"
 
 #define NEGO_NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
+#define NEGO_NS_LIMITS "urn:xmpp:stream-limits:0"
 #define NEGO_NS_SASL_ANY NULL
 
 void
@@ -284,8 +285,36 @@ nego_identity(const struct nego *n, char *buf, size_t len)
 	return NULL;
 }
 
+/*
+ * Lowers one XEP-0478 limit to the proxy's own. A value that is not a plain
+ * number is replaced too: the client must not trust a limit the proxy would
+ * not enforce. Returns true when it changed.
+ */
 static bool
-nego_rewrite_features(struct xnode *el, bool strip_starttls)
+nego_clamp_limit(struct xnode *limits, const char *name, unsigned long long max)
+{
+	struct xnode *c = xnode_child(limits, NEGO_NS_LIMITS, name);
+	unsigned long long v;
+	char *text, *end, num[32];
+
+	if (c == NULL)
+		return false;
+	text = xnode_text(c);
+	v = strtoull(text, &end, 10);
+	if (text[0] >= '0' && text[0] <= '9' && *end == '\0' && v <= max) {
+		free(text);
+		return false;
+	}
+	free(text);
+	while (c->children != NULL)
+		xnode_remove(c->children);
+	snprintf(num, sizeof(num), "%llu", max);
+	xnode_append_text(c, num, strlen(num));
+	return true;
+}
+
+static bool
+nego_rewrite_features(struct xnode *el, const struct nego_policy *pol)
 {
 	struct xnode *c, *next;
 	bool changed = false;
@@ -293,9 +322,15 @@ nego_rewrite_features(struct xnode *el, bool strip_starttls)
 	for (c = el->children; c != NULL; c = next) {
 		next = c->next;
 		if (xnode_is(c, NEGO_NS_COMPRESS_FEATURE, "compression") ||
-		    (strip_starttls && xnode_is(c, NEGO_NS_TLS, "starttls"))) {
+		    (pol->strip_starttls &&
+			xnode_is(c, NEGO_NS_TLS, "starttls"))) {
 			xnode_remove(c);
 			changed = true;
+		} else if (xnode_is(c, NEGO_NS_LIMITS, "limits")) {
+			changed |= nego_clamp_limit(c, "max-bytes",
+			    pol->max_bytes);
+			changed |= nego_clamp_limit(c, "idle-seconds",
+			    pol->idle_s);
 		}
 	}
 	return changed;
@@ -321,10 +356,10 @@ nego_rewrite_redirect(struct xnode *el)
 }
 
 bool
-nego_rewrite_s2c(struct xnode *el, bool strip_starttls)
+nego_rewrite_s2c(struct xnode *el, const struct nego_policy *pol)
 {
 	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "features"))
-		return nego_rewrite_features(el, strip_starttls);
+		return nego_rewrite_features(el, pol);
 	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "error"))
 		return nego_rewrite_redirect(el);
 	if (xnode_is(el, NEGO_NS_SM, "enabled") &&

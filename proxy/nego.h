@@ -10,6 +10,7 @@
 #define XMPPGATE_NEGO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "xnode.h"
 
@@ -60,11 +61,18 @@ unsigned nego_observe(struct nego *, enum nego_dir, const struct xnode *el);
 const char *nego_identity(const struct nego *, char *buf, size_t len);
 /*
  * Removes from a server element what the client must not see: in stream
- * features <compression/> always and <starttls/> when strip_starttls; the
+ * features <compression/> always, <starttls/> when strip_starttls, and
+ * XEP-0478 <limits/> lowered to the proxy's own where those are smaller; the
  * `location` of XEP-0198 <enabled/>, which would send the client around the
  * proxy when it resumes; a <see-other-host/> stream error, which becomes
  * <remote-connection-failed/>. Returns true when el changed.
  */
-bool nego_rewrite_s2c(struct xnode *el, bool strip_starttls);
+struct nego_policy {
+	bool strip_starttls; /* the client leg cannot do STARTTLS */
+	size_t max_bytes;    /* the proxy's max_stanza_bytes */
+	unsigned idle_s;     /* the proxy's idle timeout */
+};
+
+bool nego_rewrite_s2c(struct xnode *el, const struct nego_policy *);
 
 #endif

@@ -287,11 +287,15 @@ relay_warn_required_tls(struct session *s, const struct xnode *el)
 static bool
 relay_rewrite_s2c(struct session *s, struct xnode *el, struct buf *out)
 {
-	bool no_tls = s->client_tls == CONFIG_TLS_NONE;
+	struct nego_policy pol = {
+		.strip_starttls = s->client_tls == CONFIG_TLS_NONE,
+		.max_bytes = s->cfg->limits.max_stanza_bytes,
+		.idle_s = s->cfg->limits.idle_timeout_s,
+	};
 
-	if (no_tls)
+	if (pol.strip_starttls)
 		relay_warn_required_tls(s, el);
-	if (!nego_rewrite_s2c(el, no_tls))
+	if (!nego_rewrite_s2c(el, &pol))
 		return false;
 	xnode_serialize(el, XMLSTREAM_NS_CLIENT, out);
 	return true;

@@ -176,6 +176,10 @@ session_stream_error(struct conn *to, const char *condition, const char *text,
 
 	if (to->dead || to->closed_out)
 		return;
+	/* Toward the server the proxy is the client: it opens no stream of its
+	 * own just to put an error in it. */
+	if (!to->header_out && to->side == CONN_UPSTREAM)
+		return;
 	buf_init(&b);
 	if (!to->header_out)
 		streamerr_header(&b, s->nego.domain);

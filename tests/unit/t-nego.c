@@ -185,6 +185,9 @@ test_sasl2(void)
 	nego_fini(&n);
 }
 
+static const struct nego_policy no_tls = { true, 65536, 600 };
+static const struct nego_policy keep_tls = { false, 65536, 600 };
+
 static void
 test_stream_error_and_features(void)
 {
@@ -206,11 +209,11 @@ test_stream_error_and_features(void)
 	       "</method></compression><mechanisms "
 	       "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN"
 	       "</mechanism></mechanisms></stream:features>");
-	ok(nego_rewrite_s2c(f, false), "compression stripped");
+	ok(nego_rewrite_s2c(f, &keep_tls), "compression stripped");
 	ok(xnode_child(f, NEGO_NS_TLS, "starttls") != NULL,
 	    "starttls kept when asked");
-	ok(nego_rewrite_s2c(f, true), "starttls stripped");
-	ok(!nego_rewrite_s2c(f, true), "nothing left to strip");
+	ok(nego_rewrite_s2c(f, &no_tls), "starttls stripped");
+	ok(!nego_rewrite_s2c(f, &no_tls), "nothing left to strip");
 	buf_init(&b);
 	xnode_serialize(f, "jabber:client", &b);
 	ok(strstr(b.data, "compress") == NULL && strstr(b.data, "tls") == NULL &&
@@ -219,16 +222,30 @@ test_stream_error_and_features(void)
 	buf_fini(&b);
 	xnode_free(f);
 
+	f = el("<stream:features><limits xmlns='urn:xmpp:stream-limits:0'>"
+	       "<max-bytes>262144</max-bytes><idle-seconds>300</idle-seconds>"
+	       "</limits></stream:features>");
+	ok(nego_rewrite_s2c(f, &no_tls), "stream limits above the proxy's");
+	buf_init(&b);
+	xnode_serialize(f, "jabber:client", &b);
+	ok(strstr(b.data, "<max-bytes>65536</max-bytes>") != NULL &&
+		strstr(b.data, "<idle-seconds>300</idle-seconds>") != NULL,
+	    "max-bytes lowered to the proxy's, a smaller idle kept: %s",
+	    b.data);
+	buf_fini(&b);
+	ok(!nego_rewrite_s2c(f, &no_tls), "limits already within: unchanged");
+	xnode_free(f);
+
 	f = el("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true' "
 	       "location='[2001:db8::1]:5222'/>");
-	ok(nego_rewrite_s2c(f, true), "SM location stripped");
+	ok(nego_rewrite_s2c(f, &no_tls), "SM location stripped");
 	ok(xnode_attr(f, "location") == NULL &&
 		strcmp(xnode_attr(f, "id"), "sm1") == 0,
 	    "SM id and resume kept, location gone");
-	ok(!nego_rewrite_s2c(f, true), "enabled without location unchanged");
+	ok(!nego_rewrite_s2c(f, &no_tls), "enabled without location unchanged");
 	xnode_free(f);
 	f = el("<message to='a@b'><body>features</body></message>");
-	ok(!nego_rewrite_s2c(f, true), "a message is never rewritten here");
+	ok(!nego_rewrite_s2c(f, &no_tls), "a message is never rewritten here");
 	xnode_free(f);
 }
 
@@ -253,7 +270,7 @@ test_resume_and_redirect(void)
 	f = el("<stream:error><see-other-host "
 	       "xmlns='urn:ietf:params:xml:ns:xmpp-streams'>elsewhere.example:"
 	       "5222</see-other-host></stream:error>");
-	ok(nego_rewrite_s2c(f, true), "see-other-host rewritten");
+	ok(nego_rewrite_s2c(f, &no_tls), "see-other-host rewritten");
 	ok(xnode_child(f, NULL, "see-other-host") == NULL &&
 		xnode_child(f, "urn:ietf:params:xml:ns:xmpp-streams",
 		    "remote-connection-failed") != NULL,
