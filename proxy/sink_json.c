@@ -43,16 +43,18 @@ static void
 sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 {
 	struct sink_json *j = (struct sink_json *)s;
-	char *line;
+	char *line, *copy = NULL;
 
+	/* The xml field references the text instead of copying it again; the
+	 * raw bytes need one copy for their NUL. */
 	if (x != NULL && x->xml != NULL) {
 		if (s->redact && x->redacted != NULL)
-			cJSON_AddStringToObject(ev, "xml", x->redacted);
+			cJSON_AddItemToObject(ev, "xml",
+			    cJSON_CreateStringReference(x->redacted));
 		else {
-			char *copy = xstrndup(x->xml, x->len);
-
-			cJSON_AddStringToObject(ev, "xml", copy);
-			free(copy);
+			copy = xstrndup(x->xml, x->len);
+			cJSON_AddItemToObject(ev, "xml",
+			    cJSON_CreateStringReference(copy));
 		}
 	}
 	line = cJSON_PrintUnformatted(ev);
@@ -62,6 +64,7 @@ sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 	fputc('\n', j->fp);
 	free(line);
 	cJSON_DeleteItemFromObject(ev, "xml");
+	free(copy);
 }
 
 static int
