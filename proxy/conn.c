@@ -157,7 +157,7 @@ conn_on_read(struct conn *c)
 	}
 	if (s->state == SESSION_CLOSING)
 		evbuffer_drain(in, evbuffer_get_length(in));
-	events_flush(session_events(s));
+	events_flush_soon(session_events(s));
 }
 
 static void

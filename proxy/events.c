@@ -8,13 +8,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "events.h"
 #include "xmalloc.h"
 
 struct events {
 	struct sink **sinks; /* owned array of owned sinks */
 	size_t nsinks;
+	struct event *flush_ev; /* owned; NULL without a base */
+	bool flush_pending;
 };
+
+static void
+events_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct events *ev = arg;
+
+	ev->flush_pending = false;
+	events_flush(ev);
+}
 
 static void
 events_add(struct events *ev, struct sink *s)
@@ -24,7 +37,8 @@ events_add(struct events *ev, struct sink *s)
 }
 
 struct events *
-events_new(const struct config *cfg, bool trace, char **err)
+events_new(const struct config *cfg, bool trace, struct event_base *base,
+    char **err)
 {
 	struct events *ev = xcalloc(1, sizeof(*ev));
 	struct sink *s;
@@ -53,6 +67,8 @@ events_new(const struct config *cfg, bool trace, char **err)
 	}
 	if (trace)
 		events_add(ev, sink_trace_new(stdout, isatty(STDOUT_FILENO)));
+	if (base != NULL)
+		ev->flush_ev = event_new(base, -1, 0, events_flush_cb, ev);
 	return ev;
 }
 
@@ -63,6 +79,8 @@ events_free(struct events *ev)
 
 	if (ev == NULL)
 		return;
+	if (ev->flush_ev != NULL)
+		event_free(ev->flush_ev);
 	for (i = 0; i < ev->nsinks; i++)
 		ev->sinks[i]->ops->free(ev->sinks[i]);
 	free(ev->sinks);
@@ -87,6 +105,19 @@ events_flush(struct events *ev)
 	for (i = 0; i < ev->nsinks; i++)
 		if (ev->sinks[i]->ops->flush != NULL)
 			ev->sinks[i]->ops->flush(ev->sinks[i]);
+}
+
+void
+events_flush_soon(struct events *ev)
+{
+	if (ev == NULL || ev->flush_pending)
+		return;
+	if (ev->flush_ev == NULL) {
+		events_flush(ev);
+		return;
+	}
+	ev->flush_pending = true;
+	event_active(ev->flush_ev, EV_TIMEOUT, 0);
 }
 
 bool

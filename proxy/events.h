@@ -16,11 +16,20 @@
 
 struct events;
 
-/* Builds the sinks of cfg->logs, plus a trace sink on stdout when trace. */
-struct events *events_new(const struct config *cfg, bool trace, char **err);
+struct event_base;
+
+/*
+ * Builds the sinks of cfg->logs, plus a trace sink on stdout when trace.
+ * base, when not NULL, runs the batched flush (events_flush_soon).
+ */
+struct events *events_new(const struct config *cfg, bool trace,
+    struct event_base *base, char **err);
 void events_free(struct events *);
 void events_reopen(struct events *);
 void events_flush(struct events *);
+/* Flushes once at the end of this event-loop turn, however many callers ask
+ * (at once when there is no base). */
+void events_flush_soon(struct events *);
 
 /* True when at least one sink listens: the per-element path skips building
  * events otherwise. */

@@ -96,7 +96,7 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
 	cJSON_AddNumberToObject(ev, "duration_s", 0);
 	cJSON_AddNullToObject(ev, "jid");
 	events_emit(p->events, ev, NULL);
-	events_flush(p->events);
+	events_flush_soon(p->events);
 }
 
 static void
@@ -163,7 +163,7 @@ proxy_reload(struct proxy *p)
 		free(err);
 		return;
 	}
-	if ((ev = events_new(cfg, p->trace, &err)) == NULL) {
+	if ((ev = events_new(cfg, p->trace, p->base, &err)) == NULL) {
 		log_warnx("reload failed, keeping the running config: %s", err);
 		free(err);
 		config_unref(cfg);
@@ -254,7 +254,7 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	p->cfg = config_ref(cfg);
 	p->config_path = config_path ? xstrdup(config_path) : NULL;
 	p->trace = trace;
-	if ((p->events = events_new(cfg, trace, err)) == NULL) {
+	if ((p->events = events_new(cfg, trace, p->base, err)) == NULL) {
 		proxy_free(p);
 		return NULL;
 	}

@@ -395,7 +395,7 @@ session_emit_close(struct session *s, double duration)
 	cJSON_AddNumberToObject(ev, "dropped", (double)s->dropped);
 	cJSON_AddNumberToObject(ev, "rewritten", (double)s->rewritten);
 	events_emit(session_events(s), ev, NULL);
-	events_flush(session_events(s));
+	events_flush_soon(session_events(s));
 }
 
 /* The one summary of a session: the session.close event and a log line. */

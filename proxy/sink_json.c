@@ -3,8 +3,8 @@
  * The JSON-lines sink: one compact object per line, to a file (appended,
  * created 0600, reopened on SIGHUP) or to stdout. It adds the element's
  * "xml" field, with secrets replaced unless redaction was switched off.
- * Writes go through stdio's buffer and are flushed once per event loop turn
- * by events_flush(), not per event.
+ * Writes go through stdio's buffer and are flushed once per event-loop turn
+ * (events_flush_soon), not per event.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -138,7 +138,7 @@ t_start(struct t *t, size_t max_stanza, unsigned handshake_s)
 	t->cfg->logs[0].path = xstrdup(t->events_path);
 	t->cfg->logs[0].redact = true;
 	t->cfg->nlogs = 1;
-	t->events = events_new(t->cfg, false, &err);
+	t->events = events_new(t->cfg, false, t->base, &err);
 	if (t->events == NULL)
 		diag("events_new: %s", err);
 	bufferevent_pair_new(t->base,
