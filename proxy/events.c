@@ -129,14 +129,20 @@ events_active(const struct events *ev)
 cJSON *
 events_begin(const char *event, const char *session_id)
 {
+	/* The date part changes once a second; events come far more often. */
+	static time_t date_sec = (time_t)-1;
+	static char date[24];
 	cJSON *o = cJSON_CreateObject();
 	struct timeval tv;
 	struct tm tm;
-	char ts[40], date[24];
+	char ts[40];
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (tv.tv_sec != date_sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		date_sec = tv.tv_sec;
+	}
 	snprintf(ts, sizeof(ts), "%s.%06ldZ", date, (long)tv.tv_usec);
 	cJSON_AddStringToObject(o, "ts", ts);
 	cJSON_AddStringToObject(o, "event", event);
