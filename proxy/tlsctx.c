@@ -3,11 +3,12 @@
  * OpenSSL contexts for the two legs. A server tlsctx holds one SSL_CTX built
  * from a configured chain and key; a forging tlsctx holds a CA and makes, per
  * domain, a leaf signed by it, cached in memory (bounded, oldest dropped
- * first) with one EC P-256 key shared by all its leaves; a client tlsctx
- * holds the upstream SSL_CTX with verification on unless turned off. All of
- * them allow TLS 1.2+ only, no compression and no renegotiation. This module
- * does no I/O besides reading the PEM files, knows nothing of sessions or
- * libevent, and never decides whether a failed verification ends a session.
+ * first) with one EC P-256 key shared by all its leaves, plus a front context
+ * that picks the leaf by SNI for direct TLS; a client tlsctx holds the
+ * upstream SSL_CTX with verification on unless turned off. All of them allow
+ * TLS 1.2+ only, no compression and no renegotiation. This module does no I/O
+ * besides reading the PEM files, knows nothing of sessions or libevent, and
+ * never decides whether a failed verification ends a session.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -41,7 +42,7 @@ struct tlsctx_forged {
 
 struct tlsctx {
 	enum tlsctx_kind kind;
-	SSL_CTX *ctx; /* server and client kinds */
+	SSL_CTX *ctx; /* all kinds; for forging, the SNI front (no cert) */
 
 	/* Forging kind only. */
 	X509 *ca_cert;
@@ -218,6 +219,43 @@ fail:
 	return NULL;
 }
 
+/*
+ * Direct TLS with forging: the domain is only known from the ClientHello, so
+ * the front context swaps in the forged one for the SNI. Without a usable
+ * SNI there is no name to forge for, and the handshake ends with an alert.
+ */
+static int
+tlsctx_sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tlsctx *tc = arg;
+	const char *name;
+	SSL_CTX *ctx;
+	char *err = NULL;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL) {
+		log_debug("tls direct TLS without SNI: no domain to forge for");
+		*alert = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	if ((ctx = tlsctx_server_ctx(tc, name, &err)) == NULL) {
+		/* Bad names are the peer's doing; forging failures are ours. */
+		if (tlsctx_domain_ok(name))
+			log_warnx("tls %s", err);
+		else
+			log_debug("tls sni: %s", err);
+		free(err);
+		*alert = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	/* Takes its own reference: eviction from the cache cannot hurt. */
+	if (SSL_set_SSL_CTX(ssl, ctx) == NULL) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
 struct tlsctx *
 tlsctx_forge_new(const char *ca_cert_file, const char *ca_key_file,
     char **err)
@@ -225,6 +263,7 @@ tlsctx_forge_new(const char *ca_cert_file, const char *ca_key_file,
 	struct tlsctx *tc;
 	X509 *ca = NULL;
 	EVP_PKEY *key = NULL, *leaf = NULL;
+	SSL_CTX *front;
 	FILE *f;
 
 	ERR_clear_error();
@@ -269,14 +308,20 @@ tlsctx_forge_new(const char *ca_cert_file, const char *ca_key_file,
 		*err = xasprintf("leaf key: %s", tlsctx_error());
 		goto fail;
 	}
+	if ((front = tlsctx_server_base(err)) == NULL)
+		goto fail;
 	tc = xcalloc(1, sizeof(*tc));
 	tc->kind = TLSCTX_FORGE;
+	tc->ctx = front;
 	tc->ca_cert = ca;
 	tc->ca_key = key;
 	tc->leaf_key = leaf;
 	tc->cache = xcalloc(TLSCTX_FORGE_CACHE_MAX, sizeof(*tc->cache));
+	SSL_CTX_set_tlsext_servername_callback(front, tlsctx_sni_cb);
+	SSL_CTX_set_tlsext_servername_arg(front, tc);
 	return tc;
 fail:
+	EVP_PKEY_free(leaf);
 	EVP_PKEY_free(key);
 	X509_free(ca);
 	return NULL;

@@ -21,7 +21,7 @@ struct tlsctx;
 /* Forged certificates kept per forging tlsctx before the oldest is dropped. */
 #define TLSCTX_FORGE_CACHE_MAX 1024
 
-/* What a handshake negotiated, for the `tls` event; empty strings if unknown. */
+/* What a handshake negotiated, for the `tls` event; "" where unknown. */
 struct tlsctx_info {
 	char version[16];	 /* "TLSv1.3" */
 	char cipher[64];	 /* "TLS_AES_256_GCM_SHA384" */
@@ -55,8 +55,10 @@ struct tlsctx *tlsctx_client_new(bool verify, const char *ca_file,
 void tlsctx_free(struct tlsctx *);
 
 /*
- * The context for a client or configured-cert tlsctx; NULL for a forging
- * one, whose contexts depend on the domain (tlsctx_server_ctx).
+ * The context to SSL_new from: the client or configured-cert one; for a
+ * forging tlsctx, a front context that picks the forged one by SNI during
+ * the handshake (direct TLS). Where the domain is known before the
+ * handshake (STARTTLS: the stream 'to'), use tlsctx_server_ctx instead.
  */
 SSL_CTX *tlsctx_ctx(struct tlsctx *);
 /*

@@ -124,6 +124,7 @@ write_key(const char *path, EVP_PKEY *key)
 struct hs {
 	bool c_ok, s_ok;     /* that side finished */
 	bool c_fail, s_fail; /* that side gave up with an error */
+	int c_reason, s_reason; /* OpenSSL reason code of that failure */
 };
 
 /*
@@ -150,8 +151,11 @@ handshake(SSL *c, SSL *s)
 			if (r == 1)
 				h.c_ok = true;
 			else if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE)
+			    e != SSL_ERROR_WANT_WRITE) {
 				h.c_fail = true;
+				h.c_reason = ERR_GET_REASON(
+				    ERR_peek_last_error());
+			}
 		}
 		if (!h.s_ok && !h.s_fail) {
 			r = SSL_do_handshake(s);
@@ -159,8 +163,11 @@ handshake(SSL *c, SSL *s)
 			if (r == 1)
 				h.s_ok = true;
 			else if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE)
+			    e != SSL_ERROR_WANT_WRITE) {
 				h.s_fail = true;
+				h.s_reason = ERR_GET_REASON(
+				    ERR_peek_last_error());
+			}
 		}
 		if ((h.c_ok || h.c_fail) && (h.s_ok || h.s_fail))
 			break;
@@ -342,7 +349,9 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 		diag("%s", err);
 	if (tc == NULL)
 		exit(1);
-	ok(tlsctx_ctx(tc) == NULL, "forging ctx has no single SSL_CTX");
+	ok(tlsctx_ctx(tc) != NULL &&
+	    SSL_CTX_get0_certificate(tlsctx_ctx(tc)) == NULL,
+	    "forging ctx has an SNI front without a cert");
 	a = tlsctx_server_ctx(tc, "chat.example.org", &err);
 	ok(a != NULL, "forged ctx for chat.example.org");
 	if (a == NULL)
@@ -356,6 +365,8 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	    "forged cert does not verify against another CA");
 	is_str(san_of(xa), "chat.example.org", "SAN dNSName is the domain");
 	ok(X509_check_ca(xa) == 0, "forged cert is not a CA");
+	ok((X509_get_extension_flags(xa) & (EXFLAG_BCONS | EXFLAG_CA)) ==
+	    EXFLAG_BCONS, "basicConstraints CA:FALSE present");
 	ok((X509_get_extension_flags(xa) & EXFLAG_XKUSAGE) != 0 &&
 	    (X509_get_extended_key_usage(xa) & XKU_SSL_SERVER) != 0,
 	    "extendedKeyUsage serverAuth");
@@ -464,7 +475,7 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	SSL_CTX *raw;
 	SSL *c, *s;
 	struct hs h;
-	char *err = NULL;
+	char *err = NULL, badsni[] = "bad_name.example.org";
 
 	forge = tlsctx_forge_new(ca_pem, ca_key, &err);
 	cli = tlsctx_client_new(true, ca_pem, &err);
@@ -502,6 +513,39 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	is_str(ci.verify_error, "", "client: no verify error");
 	ok(!si.verified, "server: no client cert, not verified");
 	is_str(si.verify_error, "no peer certificate", "server: reason");
+	SSL_free(c);
+	SSL_free(s);
+
+	/* Direct TLS with forging: the cert is chosen by SNI. */
+	c = client_ssl(cli, "muc.example.org", alpn_xmpp);
+	s = SSL_new(tlsctx_ctx(forge));
+	h = handshake(c, s);
+	tlsctx_describe(c, &ci);
+	tlsctx_describe(s, &si);
+	ok(h.c_ok && h.s_ok && ci.verified,
+	    "SNI front: forged cert for the SNI verifies");
+	is_str(ci.peer_subject, "CN=muc.example.org", "SNI front: subject");
+	is_str(si.alpn, "xmpp-client", "SNI front: ALPN");
+	is_str(si.sni, "muc.example.org", "SNI front: SNI received");
+	ok(SSL_get_SSL_CTX(s) == tlsctx_server_ctx(forge, "muc.example.org",
+	    &err), "SNI front switched to the cached forged ctx");
+	SSL_free(c);
+	SSL_free(s);
+	c = SSL_new(tlsctx_ctx(cli)); /* no prepare: no SNI */
+	s = SSL_new(tlsctx_ctx(forge));
+	h = handshake(c, s);
+	ok(h.s_fail && !h.s_ok && !h.c_ok, "SNI front: no SNI, no handshake");
+	is_int(h.c_reason, SSL_R_TLSV1_UNRECOGNIZED_NAME,
+	    "no SNI: unrecognized_name alert");
+	SSL_free(c);
+	SSL_free(s);
+	c = SSL_new(tlsctx_ctx(cli));
+	SSL_set_tlsext_host_name(c, badsni);
+	s = SSL_new(tlsctx_ctx(forge));
+	h = handshake(c, s);
+	ok(h.s_fail && !h.s_ok && !h.c_ok, "SNI front: bad SNI refused");
+	is_int(h.c_reason, SSL_R_TLSV1_UNRECOGNIZED_NAME,
+	    "bad SNI: unrecognized_name alert");
 	SSL_free(c);
 	SSL_free(s);
 
@@ -561,6 +605,18 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	SSL_free(c);
 	SSL_free(s);
 
+	c = client_ssl(nover, "example.org", alpn_xmpp);
+	s = SSL_new(tlsctx_ctx(self));
+	h = handshake(c, s);
+	tlsctx_describe(c, &ci);
+	ok(h.c_ok && h.s_ok && !ci.verified &&
+	    strstr(ci.verify_error, "self") != NULL,
+	    "verify=false: an untrusted chain is described (%s)",
+	    ci.verify_error);
+	is_str(ci.peer_subject, "CN=example.org", "verify=false: subject");
+	SSL_free(c);
+	SSL_free(s);
+
 	/* (c) an untrusted self-signed cert for the right name. */
 	c = client_ssl(cli, "example.org", alpn_xmpp);
 	s = SSL_new(tlsctx_ctx(self));
@@ -590,6 +646,8 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	s = SSL_new(tlsctx_server_ctx(forge, "chat.example.org", &err));
 	h = handshake(c, s);
 	ok(h.s_fail && !h.s_ok && !h.c_ok, "server refuses a TLS 1.1 client");
+	is_int(h.s_reason, SSL_R_UNSUPPORTED_PROTOCOL,
+	    "server: unsupported protocol");
 	SSL_free(c);
 	SSL_free(s);
 	SSL_CTX_free(raw);
