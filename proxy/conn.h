@@ -36,7 +36,6 @@ struct conn {
 	struct bufferevent *bev; /* owned */
 	struct xmlstream *xs;	 /* owned: parses what this leg reads */
 	uint64_t bytes_in;
-	uint64_t elements_in;
 	bool connected;	    /* upstream: the TCP connect completed */
 	bool throttled;	    /* reading paused: the peer's output is full */
 	bool eof;	    /* reading ended: the peer closed or reset TCP */

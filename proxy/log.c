@@ -22,18 +22,6 @@ log_init(enum log_level level, unsigned trace)
 	log_trace_mask = trace;
 }
 
-void
-log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
-enum log_level
-log_get_level(void)
-{
-	return log_level;
-}
-
 int
 log_trace_on(unsigned category)
 {

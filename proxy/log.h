@@ -24,8 +24,6 @@ enum log_level {
 #define LOG_TRACE_FILTER 0x08
 
 void log_init(enum log_level, unsigned trace);
-void log_set_level(enum log_level);
-enum log_level log_get_level(void);
 int log_trace_on(unsigned category);
 
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -20,7 +20,6 @@
 
 #define NEGO_NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NEGO_NS_LIMITS "urn:xmpp:stream-limits:0"
-#define NEGO_NS_SASL_ANY NULL
 
 void
 nego_init(struct nego *n)

@@ -227,7 +227,6 @@ relay_account(struct conn *c, const struct xnode *el)
 {
 	struct session *s = c->session;
 
-	c->elements_in++;
 	if (relay_is_stanza(el)) {
 		if (c->side == CONN_CLIENT)
 			s->stanzas_c2s++;

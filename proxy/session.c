@@ -67,12 +67,6 @@ session_reason_str(enum session_reason r)
 	return "unknown";
 }
 
-const char *
-session_id(const struct session *s)
-{
-	return s->id;
-}
-
 enum session_state
 session_state(const struct session *s)
 {

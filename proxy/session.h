@@ -85,7 +85,6 @@ void session_refuse(struct bufferevent *client, const char *condition,
 
 const char *session_reason_str(enum session_reason);
 const char *session_state_str(enum session_state);
-const char *session_id(const struct session *);
 enum session_state session_state(const struct session *);
 
 #endif
