@@ -160,6 +160,17 @@ t_start(struct t *t, size_t max_stanza, unsigned handshake_s)
 	    sp[0]);
 }
 
+/* Both stream headers exchanged, and what they brought taken off. */
+static void
+t_open_streams(struct t *t)
+{
+	send_str(t->client, C_HDR);
+	send_str(t->server, S_HDR);
+	settle(t);
+	free(take(t->client));
+	free(take(t->server));
+}
+
 static char *
 t_events(struct t *t)
 {
@@ -322,11 +333,7 @@ test_bad_input(const char *what, const char *input, const char *condition,
 	char *got, *ev, want[256];
 
 	t_start(&t, max, 30);
-	send_str(t.client, C_HDR);
-	send_str(t.server, S_HDR);
-	settle(&t);
-	free(take(t.client));
-	free(take(t.server));
+	t_open_streams(&t);
 	send_str(t.client, "<presence/>");
 	send_str(t.client, input);
 	settle(&t);
@@ -356,11 +363,7 @@ test_starttls_refused(void)
 	char *got;
 
 	t_start(&t, 262144, 30);
-	send_str(t.client, C_HDR);
-	send_str(t.server, S_HDR);
-	settle(&t);
-	free(take(t.client));
-	free(take(t.server));
+	t_open_streams(&t);
 	send_str(t.client,
 	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x01");
 	expect(&t, t.client,
@@ -407,11 +410,7 @@ test_upstream_error_relayed(void)
 	char *ev;
 
 	t_start(&t, 262144, 30);
-	send_str(t.client, C_HDR);
-	send_str(t.server, S_HDR);
-	settle(&t);
-	free(take(t.client));
-	free(take(t.server));
+	t_open_streams(&t);
 	send_str(t.server, err);
 	send_str(t.server, "</stream:stream>");
 	expect(&t, t.client, "<stream:error><conflict "
@@ -484,11 +483,7 @@ test_backpressure(void)
 	int i;
 
 	t_start(&t, 262144, 30);
-	send_str(t.client, C_HDR);
-	send_str(t.server, S_HDR);
-	settle(&t);
-	free(take(t.client));
-	free(take(t.server));
+	t_open_streams(&t);
 	/* The server stops reading; the client keeps sending. */
 	bufferevent_disable(t.server, EV_READ);
 	buf_init(&big);
