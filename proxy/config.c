@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "config_keys.h"
+#include "tlsctx.h"
 #include "xmalloc.h"
 
 /* A config file is a page or two; anything this big is the wrong file. */
@@ -35,6 +38,7 @@ config_new(void)
 	cfg->refs = 1;
 	cfg->upstream.tls = CONFIG_TLS_NONE;
 	cfg->upstream.verify = true;
+	cfg->tls.min_version = TLS1_2_VERSION;
 	cfg->limits.max_stanza_bytes = CONFIG_DEFAULT_MAX_STANZA_BYTES;
 	cfg->limits.max_sessions = 10000;
 	cfg->limits.connect_timeout_s = 10;
@@ -56,6 +60,12 @@ config_free(struct config *cfg)
 	free(cfg->upstream.server_name);
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
+	free(cfg->tls.ca_cert);
+	free(cfg->tls.ca_key);
+	free(cfg->tls.ciphers);
+	free(cfg->tls.ciphersuites);
+	tlsctx_free(cfg->tls_server);
+	tlsctx_free(cfg->tls_client);
 	for (i = 0; i < cfg->nlogs; i++)
 		free(cfg->logs[i].path);
 	free(cfg->logs);

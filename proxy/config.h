@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct tlsctx;
+
 enum config_tls {
 	CONFIG_TLS_NONE,
 	CONFIG_TLS_STARTTLS,
@@ -47,9 +49,17 @@ struct config {
 		char *server_name; /* owned or NULL */
 	} upstream;
 	struct {
-		char *cert; /* owned or NULL */
-		char *key;  /* owned or NULL */
+		char *cert;	    /* owned or NULL: chain, leaf first */
+		char *key;	    /* owned or NULL */
+		char *ca_cert;	    /* owned or NULL: forge per domain */
+		char *ca_key;	    /* owned or NULL */
+		int min_version;    /* TLS1_2_VERSION or TLS1_3_VERSION */
+		char *ciphers;	    /* owned or NULL: TLS 1.2 list */
+		char *ciphersuites; /* owned or NULL: TLS 1.3 list */
 	} tls;
+	/* Built by config_tls_load() from the keys above; owned. */
+	struct tlsctx *tls_server; /* toward clients, NULL without cert */
+	struct tlsctx *tls_client; /* toward the upstream, NULL for none */
 	struct {
 		size_t max_stanza_bytes;
 		unsigned max_sessions;
@@ -87,6 +97,16 @@ void config_clear_listen(struct config *);
 /* Final check before running: a listener and an upstream exist. */
 int config_check(const struct config *, char **err)
     __attribute__((warn_unused_result));
+
+/*
+ * Loads the certificates and keys and builds the TLS contexts the listeners
+ * and the upstream need (config_tls.c). Errors name the JSON path of the
+ * file that failed ("tls.cert: server.pem: No such file or directory").
+ */
+int config_tls_load(struct config *, char **err)
+    __attribute__((warn_unused_result));
+/* Whether any listener terminates TLS (starttls or direct). */
+bool config_terminates_tls(const struct config *);
 
 struct config *config_ref(struct config *);
 void config_unref(struct config *); /* NULL is a no-op */

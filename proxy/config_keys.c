@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <openssl/ssl.h>
+
 #include "addr.h"
 #include "config_keys.h"
 
@@ -41,12 +43,6 @@ static const struct tls_name tls_names[] = {
 	{"passthrough", CONFIG_TLS_PASSTHROUGH},
 };
 #define UPSTREAM_NTLS 3
-
-bool
-config_tls_supported(enum config_tls tls)
-{
-	return tls == CONFIG_TLS_NONE;
-}
 
 int
 config_check_listen_address(const char *s, const char **errstr)
@@ -121,8 +117,7 @@ validate_upstream_address(struct config_ctx *ctx, const cJSON *item)
 	return 0;
 }
 
-/* Maps a TLS mode name among the first n of tls_names, then refuses it if
- * this build cannot do it yet: the parsing stays so TLS only flips a switch. */
+/* Maps a TLS mode name among the first n of tls_names. */
 static int
 apply_tls(struct config_ctx *ctx, const cJSON *item, void *dst, size_t n)
 {
@@ -145,10 +140,6 @@ apply_tls(struct config_ctx *ctx, const cJSON *item, void *dst, size_t n)
 		return -1;
 	}
 	*tls = tls_names[i].tls;
-	if (!config_tls_supported(*tls))
-		return config_error(ctx,
-		    "'%s' is not supported yet (TLS arrives with issue 3)",
-		    tls_names[i].name);
 	return 0;
 }
 
@@ -199,6 +190,36 @@ apply_filters(struct config_ctx *ctx, const cJSON *item, void *dst)
 	return n ? -1 : 0;
 }
 
+static int
+apply_min_version(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	int *v = dst;
+	char shown[80];
+
+	if (strcmp(item->valuestring, "1.2") == 0)
+		*v = TLS1_2_VERSION;
+	else if (strcmp(item->valuestring, "1.3") == 0)
+		*v = TLS1_3_VERSION;
+	else
+		return config_error(ctx, "expected one of '1.2', '1.3', got '%s'",
+		    config_printable(item->valuestring, shown, sizeof(shown)));
+	return 0;
+}
+
+/* Reports "tls.<missing>: required with tls.<given>" for a half pair. */
+static void
+check_pair(struct config_ctx *ctx, const char *a, const char *av,
+    const char *b, const char *bv)
+{
+	size_t mark;
+
+	if ((av == NULL) == (bv == NULL))
+		return;
+	mark = config_path_push_key(ctx, av ? b : a);
+	config_error(ctx, "required with tls.%s", av ? a : b);
+	config_path_pop(ctx, mark);
+}
+
 static void
 check_tls(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
@@ -207,11 +228,41 @@ check_tls(struct config_ctx *ctx, void *obj, unsigned long long seen)
 
 	(void)obj;
 	(void)seen;
-	if ((cfg->tls.cert == NULL) == (cfg->tls.key == NULL))
-		return;
-	mark = config_path_push_key(ctx, cfg->tls.cert ? "key" : "cert");
-	config_error(ctx, "required with tls.%s",
-	    cfg->tls.cert ? "cert" : "key");
+	check_pair(ctx, "cert", cfg->tls.cert, "key", cfg->tls.key);
+	check_pair(ctx, "ca_cert", cfg->tls.ca_cert, "ca_key",
+	    cfg->tls.ca_key);
+	if (cfg->tls.cert != NULL && cfg->tls.ca_cert != NULL) {
+		mark = config_path_push_key(ctx, "ca_cert");
+		config_error(ctx, "either a certificate (tls.cert) or a CA to "
+		    "forge with (tls.ca_cert), not both");
+		config_path_pop(ctx, mark);
+	}
+}
+
+/* A listener's TLS mode against the rest of the config. */
+static void
+check_listen_tls(struct config_ctx *ctx, const struct config *cfg,
+    const struct config_listen *l)
+{
+	size_t mark = config_path_push_key(ctx, "tls");
+
+	switch (l->tls) {
+	case CONFIG_TLS_STARTTLS:
+	case CONFIG_TLS_DIRECT:
+		if (cfg->tls.cert == NULL && cfg->tls.ca_cert == NULL)
+			config_error(ctx, "'%s' needs tls.cert and tls.key "
+			    "(or tls.ca_cert and tls.ca_key to forge)",
+			    config_tls_str(l->tls));
+		break;
+	case CONFIG_TLS_PASSTHROUGH:
+		if (cfg->upstream.tls != CONFIG_TLS_NONE)
+			config_error(ctx, "'passthrough' relays the client's "
+			    "TLS to the server: it needs upstream.tls 'none', "
+			    "not '%s'", config_tls_str(cfg->upstream.tls));
+		break;
+	case CONFIG_TLS_NONE:
+		break;
+	}
 	config_path_pop(ctx, mark);
 }
 
@@ -247,6 +298,12 @@ check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	size_t i, j, mark;
 
 	(void)seen;
+	for (i = 0; i < cfg->nlisten; i++) {
+		mark = config_path_push_key(ctx, "listen");
+		config_path_push_index(ctx, i);
+		check_listen_tls(ctx, cfg, &cfg->listen[i]);
+		config_path_pop(ctx, mark);
+	}
 	for (j = 1; j < cfg->nlisten; j++) {
 		for (i = 0; i < j; i++) {
 			if (!config_same_listen_address(cfg->listen[i].address,
@@ -276,6 +333,8 @@ config_same_listen_address(const char *a, const char *b)
 	return la == lb && memcmp(&sa, &sb, la) == 0;
 }
 
+static const struct config_table listen_table;
+
 #define LISTEN(f) offsetof(struct config_listen, f)
 static const struct config_key listen_keys[] = {
 	{.name = "address", .type = CONFIG_KEY_STRING, .required = true,
@@ -285,7 +344,22 @@ static const struct config_key listen_keys[] = {
 	{.name = "required", .type = CONFIG_KEY_BOOL,
 	    .offset = LISTEN(tls_required)},
 };
+static void
+check_listen(struct config_ctx *ctx, void *obj, unsigned long long seen)
+{
+	const struct config_listen *l = obj;
+	size_t mark;
+
+	if (!config_key_seen(&listen_table, seen, "required") ||
+	    l->tls == CONFIG_TLS_STARTTLS)
+		return;
+	mark = config_path_push_key(ctx, "required");
+	config_error(ctx, "only applies to tls 'starttls', not '%s'",
+	    config_tls_str(l->tls));
+	config_path_pop(ctx, mark);
+}
 static const struct config_table listen_table = {
+	.check = check_listen,
 	.keys = listen_keys,
 	.nkeys = NKEYS(listen_keys),
 	.elem_size = sizeof(struct config_listen),
@@ -319,6 +393,16 @@ static const struct config_key tls_keys[] = {
 	    .validate = validate_nonempty, .offset = IN(tls, cert)},
 	{.name = "key", .type = CONFIG_KEY_STRING,
 	    .validate = validate_nonempty, .offset = IN(tls, key)},
+	{.name = "ca_cert", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, ca_cert)},
+	{.name = "ca_key", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, ca_key)},
+	{.name = "min_version", .type = CONFIG_KEY_STRING,
+	    .apply = apply_min_version, .offset = IN(tls, min_version)},
+	{.name = "ciphers", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, ciphers)},
+	{.name = "ciphersuites", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = IN(tls, ciphersuites)},
 };
 static const struct config_table tls_table = {
 	.keys = tls_keys,

@@ -108,8 +108,6 @@ int config_check_upstream_address(const char *, const char **errstr)
 /* Whether two valid listen addresses name the same socket address. */
 int config_same_listen_address(const char *, const char *);
 
-/* Whether this build implements a TLS mode (only "none" until issue 3). */
-bool config_tls_supported(enum config_tls);
 /* Defaults of one listener / one log, shared by the file and -l. */
 void config_listen_init(void *listen);
 void config_log_init(void *log);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * One leg's I/O: libevent callbacks (dispatchers only), the read loop that
- * feeds the parser at exact restart boundaries, writing with backpressure
+ * takes each byte through the leg's phases (plaintext XML, the TLS boundary,
+ * TLS, opaque passthrough) and feeds the parser at exact restart and
+ * STARTTLS boundaries, writing (held, plain or encrypted) with backpressure
  * (conn_throttle/conn_unthrottle are the only places that pause and resume
  * reading while relaying), the lingering half-close when a session ends, and
  * end-of-connection reporting to the session.
@@ -21,14 +23,28 @@ static void conn_event_cb(struct bufferevent *, short, void *);
 
 void
 conn_init(struct conn *c, struct session *s, enum conn_side side,
-    struct bufferevent *bev, size_t max_element_bytes)
+    struct bufferevent *bev, const struct xmlstream_cbs *cbs,
+    size_t max_element_bytes)
 {
 	memset(c, 0, sizeof(*c));
 	c->session = s;
 	c->side = side;
 	c->dir = side == CONN_CLIENT ? "c2s" : "s2c";
 	c->bev = bev;
-	c->xs = xmlstream_new(&relay_cbs, c, max_element_bytes);
+	c->max_bytes = max_element_bytes;
+	c->xs = xmlstream_new(cbs, c, max_element_bytes);
+	c->plain = evbuffer_new();
+	c->held = evbuffer_new();
+	if (c->plain == NULL || c->held == NULL)
+		fatalx("conn: out of memory");
+}
+
+void
+conn_set_parser(struct conn *c, const struct xmlstream_cbs *cbs)
+{
+	xmlstream_free(c->xs);
+	c->xs = xmlstream_new(cbs, c, c->max_bytes);
+	c->restart = false;
 }
 
 void
@@ -41,6 +57,13 @@ conn_fini(struct conn *c)
 	}
 	xmlstream_free(c->xs);
 	c->xs = NULL;
+	tlsio_free(c->tls);
+	c->tls = NULL;
+	if (c->plain != NULL)
+		evbuffer_free(c->plain);
+	if (c->held != NULL)
+		evbuffer_free(c->held);
+	c->plain = c->held = NULL;
 }
 
 void
@@ -67,7 +90,8 @@ conn_linger(struct conn *c)
 
 	if (c->dead || c->bev == NULL)
 		return true;
-	if (conn_pending(c) > 0)
+	/* Held bytes of a leg that never got ready will not go out. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 		return false;
 	fd = bufferevent_getfd(c->bev);
 	if (fd == -1) /* not a socket (a pair in tests): nothing to linger on */
@@ -82,8 +106,10 @@ conn_linger(struct conn *c)
 size_t
 conn_pending(const struct conn *c)
 {
-	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev))
-		      : 0;
+	if (c->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    evbuffer_get_length(c->held);
 }
 
 /* Pauses reading on `reader` until `writer` (its peer) drains. */
@@ -112,35 +138,128 @@ conn_unthrottle(struct conn *reader)
 	    reader->dir);
 }
 
-void
-conn_write(struct conn *c, const void *data, size_t len)
+static void
+conn_check_high_water(struct conn *c)
 {
-	if (c->dead || c->closed_out || c->bev == NULL || len == 0)
-		return;
-	bufferevent_write(c->bev, data, len);
 	if (conn_pending(c) > CONN_HIGH_WATER && !c->peer->throttled &&
 	    c->peer->bev != NULL)
 		conn_throttle(c->peer);
 }
 
+/* Out to the socket now: encrypted when the leg has TLS. */
+static void
+conn_emit(struct conn *c, const void *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->tls == NULL) {
+		evbuffer_add(out, data, len);
+		return;
+	}
+	if (tlsio_write(c->tls, data, len, out) == -1) {
+		/* A memory BIO cannot refuse bytes: only a broken TLS state
+		 * ends here, and nothing more can be sent on this leg. */
+		log_warnx("session=%s dir=%s TLS write failed: %s",
+		    c->session->id, c->dir, tlsio_error(c->tls));
+		c->dead = true;
+	}
+}
+
+void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->dead || c->closed_out || c->bev == NULL || len == 0)
+		return;
+	if (!c->ready)
+		evbuffer_add(c->held, data, len);
+	else
+		conn_emit(c, data, len);
+	conn_check_high_water(c);
+}
+
+void
+conn_write_local(struct conn *c, const void *data, size_t len)
+{
+	if (c->dead || c->closed_out || c->bev == NULL || len == 0)
+		return;
+	if (c->ready)
+		conn_write(c, data, len);
+	else if (c->tls == NULL)
+		evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	else
+		log_debug("session=%s dir=%s %zu bytes dropped: TLS handshake "
+			  "not finished", c->session->id, c->dir, len);
+}
+
+void
+conn_set_ready(struct conn *c)
+{
+	struct evbuffer_iovec v;
+
+	c->ready = true;
+	if (c->tls == NULL) {
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), c->held);
+		return;
+	}
+	while (!c->dead && evbuffer_peek(c->held, -1, NULL, &v, 1) > 0 &&
+	    v.iov_len > 0) {
+		conn_emit(c, v.iov_base, v.iov_len);
+		evbuffer_drain(c->held, v.iov_len);
+	}
+	evbuffer_drain(c->held, evbuffer_get_length(c->held));
+}
+
+int
+conn_start_tls(struct conn *c, struct tlsio *tls, bool client_role)
+{
+	c->tls = tls;
+	c->phase = CONN_TLS;
+	if (client_role &&
+	    tlsio_start(tls, bufferevent_get_output(c->bev)) == -1)
+		return -1;
+	return 0;
+}
+
+void
+conn_close_notify(struct conn *c)
+{
+	if (c->tls != NULL && !c->dead && c->bev != NULL)
+		tlsio_close_notify(c->tls, bufferevent_get_output(c->bev));
+}
+
+/* Passthrough: bytes past STARTTLS go to the peer as they are. */
+static void
+conn_relay_opaque(struct conn *c, struct evbuffer *in)
+{
+	struct conn *to = c->peer;
+	size_t len = evbuffer_get_length(in);
+
+	c->bytes_in += len;
+	if (to->dead || to->closed_out || to->bev == NULL) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	evbuffer_add_buffer(bufferevent_get_output(to->bev), in);
+	conn_check_high_water(to);
+}
+
 /*
- * Parses everything read so far. A relay callback that sees a restart point
- * sets c->restart and stops the parser right after that element: the rest of
- * the chunk goes to a fresh parser. Stops when the session starts closing.
- * May close the session.
+ * Parses src while the leg stays in the phase it started in. A relay
+ * callback that sees a restart point sets c->restart and stops the parser
+ * right after that element: the rest goes to a fresh parser. One that sees
+ * STARTTLS changes the phase: the rest is not XML and stays in src.
  */
 static void
-conn_on_read(struct conn *c)
+conn_parse(struct conn *c, struct evbuffer *src)
 {
 	struct session *s = c->session;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	enum conn_phase phase = c->phase;
 	struct evbuffer_iovec v;
 	size_t consumed;
 	int rc;
 
-	session_touch(s);
-	while (s->state != SESSION_CLOSING && evbuffer_peek(in, -1, NULL, &v,
-	    1) > 0 && v.iov_len > 0) {
+	while (s->state != SESSION_CLOSING && c->phase == phase &&
+	    evbuffer_peek(src, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		if (c->restart) {
 			xmlstream_reset(c->xs);
 			c->restart = false;
@@ -149,14 +268,96 @@ conn_on_read(struct conn *c)
 		if (rc == -1)
 			consumed = v.iov_len;
 		c->bytes_in += consumed;
-		evbuffer_drain(in, consumed);
+		evbuffer_drain(src, consumed);
 		if (rc == -1) {
 			relay_parse_error(c);
-			break;
+			return;
 		}
 	}
-	if (s->state == SESSION_CLOSING)
+}
+
+/*
+ * A client's TLS comes next: some clients send whitespace after
+ * <starttls/>, which is skipped; the first other byte must open a TLS
+ * handshake record. Returns false while waiting or after a failure.
+ */
+static bool
+conn_tls_next(struct conn *c, struct evbuffer *in)
+{
+	static const char ws[] = " \t\r\n";
+	unsigned char b;
+
+	while (evbuffer_copyout(in, &b, 1) == 1 && strchr(ws, b) != NULL) {
+		evbuffer_drain(in, 1);
+		c->bytes_in++;
+	}
+	if (evbuffer_get_length(in) == 0)
+		return false;
+	if (b != 0x16) {
+		session_tls_failed(c, "the client sent something other than "
+		    "a TLS ClientHello");
+		return false;
+	}
+	return session_tls_begin(c) == 0;
+}
+
+/* Decrypts what was read; reports a finished handshake. -1: failed. */
+static int
+conn_tls_read(struct conn *c, struct evbuffer *in)
+{
+	int bits = tlsio_input(c->tls, in, c->plain,
+	    bufferevent_get_output(c->bev));
+
+	if (bits == -1) {
+		session_tls_failed(c, tlsio_error(c->tls));
+		return -1;
+	}
+	if (bits & TLSIO_ESTABLISHED)
+		session_tls_up(c);
+	return 0;
+}
+
+/* One step of the leg's phase; true when the phase changed and the rest of
+ * the input belongs to the next one. */
+static bool
+conn_step(struct conn *c, struct evbuffer *in)
+{
+	enum conn_phase before = c->phase;
+
+	switch (c->phase) {
+	case CONN_PLAIN:
+		conn_parse(c, in);
+		break;
+	case CONN_TLS_NEXT:
+		if (c->side == CONN_UPSTREAM || !conn_tls_next(c, in))
+			return false;
+		break;
+	case CONN_TLS:
+		if (conn_tls_read(c, in) == -1)
+			return false;
+		conn_parse(c, c->plain);
+		break;
+	case CONN_OPAQUE:
+		conn_relay_opaque(c, in);
+		break;
+	}
+	return c->phase != before;
+}
+
+/* Takes what was read through the leg's phases. May close the session. */
+static void
+conn_on_read(struct conn *c)
+{
+	struct session *s = c->session;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	session_touch(s);
+	while (s->state != SESSION_CLOSING && conn_step(c, in))
+		;
+	if (s->state == SESSION_CLOSING) {
 		evbuffer_drain(in, evbuffer_get_length(in));
+		evbuffer_drain(c->plain, evbuffer_get_length(c->plain));
+	}
 	events_flush_soon(session_events(s));
 }
 

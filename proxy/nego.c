@@ -34,6 +34,7 @@ nego_fini(struct nego *n)
 	free(n->stream_id);
 	free(n->mechanism);
 	free(n->authcid);
+	free(n->cbind);
 	free(n->condition);
 	free(n->jid);
 	free(n->bind_id);
@@ -92,6 +93,24 @@ nego_scram_user(const char *msg, size_t len)
 	return out;
 }
 
+/*
+ * The gs2 channel-binding flag that starts a SCRAM client-first message
+ * (RFC 5802 7): "n", "y" or "p=<type>". Returns an xmalloc'd copy or NULL.
+ */
+static char *
+nego_scram_cbind(const char *msg, size_t len)
+{
+	const char *comma = memchr(msg, ',', len);
+	size_t n;
+
+	if (comma == NULL || (n = (size_t)(comma - msg)) == 0 || n > 40)
+		return NULL;
+	if (!(n == 1 && (msg[0] == 'n' || msg[0] == 'y')) &&
+	    !(n > 2 && msg[0] == 'p' && msg[1] == '='))
+		return NULL;
+	return xstrndup(msg, n);
+}
+
 /* PLAIN: [authzid] NUL authcid NUL passwd (RFC 4616). */
 static char *
 nego_plain_user(const unsigned char *msg, size_t len)
@@ -129,9 +148,13 @@ nego_learn_authcid(struct nego *n, const struct xnode *holder)
 	if (len > 0) {
 		if (strcmp(n->mechanism, "PLAIN") == 0)
 			n->authcid = nego_plain_user(raw, (size_t)len);
-		else if (strncmp(n->mechanism, "SCRAM-", 6) == 0)
+		else if (strncmp(n->mechanism, "SCRAM-", 6) == 0) {
 			n->authcid = nego_scram_user((const char *)raw,
 			    (size_t)len);
+			free(n->cbind);
+			n->cbind = nego_scram_cbind((const char *)raw,
+			    (size_t)len);
+		}
 	}
 	OPENSSL_cleanse(raw, tlen / 4 * 3 + 4);
 	free(raw);
@@ -172,13 +195,17 @@ nego_observe_c2s(struct nego *n, const struct xnode *el)
 		n->sasl_version = 1;
 		nego_set(&n->mechanism, xnode_attr(el, "mechanism"));
 		nego_set(&n->authcid, NULL);
+		nego_set(&n->cbind, NULL);
 		nego_learn_authcid(n, el);
+		return NEGO_AUTH_BEGIN;
 	} else if (xnode_is(el, NEGO_NS_SASL2, "authenticate")) {
 		n->sasl_version = 2;
 		nego_set(&n->mechanism, xnode_attr(el, "mechanism"));
 		nego_set(&n->authcid, NULL);
+		nego_set(&n->cbind, NULL);
 		nego_learn_authcid(n,
 		    xnode_child(el, NEGO_NS_SASL2, "initial-response"));
+		return NEGO_AUTH_BEGIN;
 	} else if (xnode_is(el, NEGO_NS_SASL, "response") ||
 	    xnode_is(el, NEGO_NS_SASL2, "response")) {
 		/* A mechanism sent without initial response answers here. */

@@ -34,12 +34,14 @@ enum nego_dir {
 #define NEGO_RESTART 0x04      /* both parsers restart after this element */
 #define NEGO_STREAM_ERROR 0x08 /* a <stream:error/>: see error_condition */
 #define NEGO_RESUMED 0x10      /* XEP-0198 resumption: negotiation is done */
+#define NEGO_AUTH_BEGIN 0x20   /* the client chose a mechanism: see cbind */
 
 struct nego {
 	char *domain;	   /* owned: the client's stream 'to' */
 	char *stream_id;   /* owned: the server's latest stream id */
 	char *mechanism;   /* owned: SASL mechanism, NULL before <auth> */
 	char *authcid;	   /* owned: from the initial response, or NULL */
+	char *cbind;	   /* owned: SCRAM gs2 flag "n", "y", "p=..." or NULL */
 	int sasl_version;  /* 1 or 2 once authentication began */
 	bool authenticated;
 	char *condition;   /* owned: SASL failure condition, or NULL */

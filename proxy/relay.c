@@ -65,6 +65,8 @@ relay_on_open(void *arg, const struct xnode *root, const char *bytes,
 	events_emit(session_events(s), ev, &x);
 	conn_write(c->peer, bytes, len);
 	c->peer->header_out = true;
+	if (c->side == CONN_CLIENT)
+		session_upstream_start(s);
 	return XMLSTREAM_CONTINUE;
 }
 
@@ -197,8 +199,9 @@ relay_answer_compress(struct conn *c, const struct xnode *el)
 }
 
 /*
- * A client leg without TLS cannot upgrade (the offer is stripped): a client
- * that asks anyway gets <failure/> and the stream ends (RFC 6120 5.4.2.2),
+ * Only a passthrough leg relays STARTTLS. Elsewhere the offer is stripped
+ * (tls none) or TLS is already on (the proxy terminated it): a client that
+ * asks anyway gets <failure/> and the stream ends (RFC 6120 5.4.2.2),
  * instead of the server's <proceed/> and a ClientHello fed to the parser.
  * Returns true when it answered; the session is then closing.
  */
@@ -210,11 +213,12 @@ relay_refuse_starttls(struct conn *c, const struct xnode *el)
 	    "</stream:stream>";
 	struct session *s = c->session;
 
-	if (c->side != CONN_CLIENT || s->client_tls != CONFIG_TLS_NONE ||
+	if (c->side != CONN_CLIENT || s->client_tls == CONFIG_TLS_PASSTHROUGH ||
 	    !xnode_is(el, NEGO_NS_TLS, "starttls"))
 		return false;
-	log_info("session=%s starttls refused: the client leg has tls=none",
-	    s->id);
+	log_info("session=%s starttls refused: %s", s->id,
+	    s->client_tls == CONFIG_TLS_NONE ? "the client leg has tls=none"
+					     : "TLS is already on");
 	conn_write(c, failure, sizeof(failure) - 1);
 	c->closed_out = true;
 	session_end_stream(c->peer);
@@ -235,12 +239,83 @@ relay_account(struct conn *c, const struct xnode *el)
 	}
 }
 
+/*
+ * Passthrough: past the client's <starttls/> and the server's <proceed/>
+ * everything is TLS between them, relayed opaque and never parsed. Called
+ * after el was forwarded; returns XMLSTREAM_STOP when el was that boundary.
+ */
+static int
+relay_passthrough(struct conn *c, const struct xnode *el)
+{
+	struct session *s = c->session;
+
+	if (s->client_tls != CONFIG_TLS_PASSTHROUGH)
+		return XMLSTREAM_CONTINUE;
+	if (c->side == CONN_CLIENT && xnode_is(el, NEGO_NS_TLS, "starttls")) {
+		c->phase = CONN_OPAQUE;
+		return XMLSTREAM_STOP;
+	}
+	if (c->side == CONN_UPSTREAM && xnode_is(el, NEGO_NS_TLS, "proceed")) {
+		c->phase = CONN_OPAQUE;
+		session_passthrough(s);
+		return XMLSTREAM_STOP;
+	}
+	return XMLSTREAM_CONTINUE;
+}
+
+/*
+ * SCRAM channel binding ties the login to the TLS connection the client
+ * sees; when the proxy terminates that TLS the server sees another one, and
+ * the login fails however the features are edited (XMPP-NOTES.md 4). Say so
+ * where the operator looks, once per attempt.
+ */
+static void
+relay_check_cbind(struct session *s)
+{
+	const char *mech = s->nego.mechanism, *cb = s->nego.cbind, *why;
+	size_t n = mech ? strlen(mech) : 0;
+	bool plus = n > 5 && strcmp(mech + n - 5, "-PLUS") == 0;
+	cJSON *ev;
+
+	if (s->client_tls != CONFIG_TLS_STARTTLS &&
+	    s->client_tls != CONFIG_TLS_DIRECT)
+		return;
+	if (plus || (cb != NULL && cb[0] == 'p'))
+		why = "the client binds its login to its TLS connection, which "
+		      "ends at xmppgate: the server sees a different one and "
+		      "will reject the login. Use the recommended deployment "
+		      "(plaintext upstream on loopback, where the server "
+		      "offers no -PLUS mechanism; see README, TLS)";
+	else if (cb != NULL && cb[0] == 'y' &&
+	    s->cfg->upstream.tls != CONFIG_TLS_NONE)
+		why = "the client supports channel binding but believes the "
+		      "server does not (gs2 flag 'y'); a server that does "
+		      "support it over its TLS with xmppgate will reject the "
+		      "login. Use a plaintext upstream on loopback (see README, "
+		      "TLS)";
+	else
+		return;
+	ev = events_begin("channel-binding", s->id);
+	cJSON_AddStringToObject(ev, "mechanism", mech ? mech : "");
+	if (cb != NULL)
+		cJSON_AddStringToObject(ev, "gs2", cb);
+	else
+		cJSON_AddNullToObject(ev, "gs2");
+	cJSON_AddStringToObject(ev, "reason", why);
+	events_emit(session_events(s), ev, NULL);
+	log_warnx("session=%s channel binding through a terminating proxy "
+		  "(mechanism=%s gs2=%s): %s", s->id, mech ? mech : "-",
+	    cb ? cb : "-", why);
+}
+
 /* What nego learned from el: events, state, and restart points. */
 static int
 relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 {
 	struct session *s = c->session;
 
+	if (bits & NEGO_AUTH_BEGIN)
+		relay_check_cbind(s);
 	if (bits & NEGO_AUTH_OUTCOME)
 		relay_emit_auth(s);
 	if (bits & NEGO_BOUND)
@@ -264,21 +339,23 @@ relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 }
 
 /*
- * A server that requires STARTTLS refuses to authenticate a client that
- * cannot see the offer: say why logins through this leg will fail.
+ * A server that requires STARTTLS refuses to authenticate a client whose
+ * stream to it has no TLS: say why logins through this proxy will fail.
  */
 static void
 relay_warn_required_tls(struct session *s, const struct xnode *el)
 {
 	const struct xnode *tls;
 
-	if (!xnode_is(el, XMLSTREAM_NS_STREAMS, "features") ||
+	if (s->cfg->upstream.tls != CONFIG_TLS_NONE ||
+	    !xnode_is(el, XMLSTREAM_NS_STREAMS, "features") ||
 	    (tls = xnode_child(el, NEGO_NS_TLS, "starttls")) == NULL ||
 	    xnode_child(tls, NEGO_NS_TLS, "required") == NULL)
 		return;
-	log_warnx("session=%s upstream requires STARTTLS but the client leg "
-		  "has tls=none: the offer is hidden from the client and the "
-		  "server will refuse to authenticate it",
+	log_warnx("session=%s upstream requires STARTTLS but upstream.tls is "
+		  "none: the server will refuse to authenticate the client "
+		  "(set upstream.tls to starttls, or let the server accept "
+		  "plaintext from xmppgate)",
 	    s->id);
 }
 
@@ -287,7 +364,7 @@ static bool
 relay_rewrite_s2c(struct session *s, struct xnode *el, struct buf *out)
 {
 	struct nego_policy pol = {
-		.strip_starttls = s->client_tls == CONFIG_TLS_NONE,
+		.strip_starttls = s->client_tls != CONFIG_TLS_PASSTHROUGH,
 		.max_bytes = s->cfg->limits.max_stanza_bytes,
 		.idle_s = s->cfg->limits.idle_timeout_s,
 	};
@@ -329,6 +406,8 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 	if (verdict == FILTER_PASS)
 		conn_write(c->peer, bytes, len);
 	rc = relay_apply_nego(c, el, bits);
+	if (rc == XMLSTREAM_CONTINUE)
+		rc = relay_passthrough(c, el);
 	buf_fini(&out);
 	xnode_free(el);
 	return rc;

@@ -60,6 +60,8 @@ session_reason_str(enum session_reason r)
 		[SESSION_REASON_SHUTDOWN] = "shutdown",
 		[SESSION_REASON_SESSION_LIMIT] = "session-limit",
 		[SESSION_REASON_STREAM_ERROR] = "stream-error",
+		[SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
+		[SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
 	};
 
 	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
@@ -179,7 +181,7 @@ session_stream_error(struct conn *to, const char *condition, const char *text,
 		streamerr_header(&b, s->nego.domain);
 	to->header_out = true;
 	streamerr_error(&b, condition, text, app_xml);
-	conn_write(to, b.data, b.len);
+	conn_write_local(to, b.data, b.len);
 	buf_fini(&b);
 	to->closed_out = true;
 	ev = events_begin("stream.error", s->id);
@@ -277,6 +279,7 @@ session_on_connected(struct session *s)
 	log_debug("session=%s upstream connected", s->id);
 	if (s->state == SESSION_CONNECTING)
 		session_set_state(s, SESSION_NEGOTIATING);
+	session_upstream_start(s);
 }
 
 void
@@ -345,6 +348,8 @@ session_close(struct session *s, enum session_reason reason)
 	session_report(s);
 	if (s->env.on_close != NULL)
 		s->env.on_close(s->env.arg, s);
+	conn_close_notify(&s->client);
+	conn_close_notify(&s->upstream);
 	conn_drain_input(&s->client);
 	conn_drain_input(&s->upstream);
 	/* Flush with the write callback firing only when empty. */
@@ -375,6 +380,10 @@ session_emit_close(struct session *s, double duration)
 	const char *jid = nego_identity(&s->nego, idbuf, sizeof(idbuf));
 
 	cJSON_AddStringToObject(ev, "reason", session_reason_str(s->reason));
+	if (s->detail != NULL)
+		cJSON_AddStringToObject(ev, "detail", s->detail);
+	else
+		cJSON_AddNullToObject(ev, "detail");
 	cJSON_AddNumberToObject(ev, "duration_s", duration);
 	if (jid != NULL)
 		cJSON_AddStringToObject(ev, "jid", jid);
@@ -401,13 +410,15 @@ session_report(struct session *s)
 	session_emit_close(s, duration);
 	log_info("session=%s closed reason=%s duration=%.3fs jid=%s "
 		 "c2s_bytes=%llu c2s_stanzas=%llu s2c_bytes=%llu "
-		 "s2c_stanzas=%llu tls_client=none tls_upstream=none",
+		 "s2c_stanzas=%llu tls_client=%s tls_upstream=%s%s%s%s",
 	    s->id, session_reason_str(s->reason), duration,
 	    s->nego.jid ? s->nego.jid : "-",
 	    (unsigned long long)s->client.bytes_in,
 	    (unsigned long long)s->stanzas_c2s,
 	    (unsigned long long)s->upstream.bytes_in,
-	    (unsigned long long)s->stanzas_s2c);
+	    (unsigned long long)s->stanzas_s2c, s->tls_client,
+	    s->tls_upstream, s->detail ? " detail=\"" : "",
+	    s->detail ? s->detail : "", s->detail ? "\"" : "");
 }
 
 /* Frees the session; runs from its own event, never inside a callback. */
@@ -426,6 +437,8 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	config_unref(s->cfg);
 	free(s->client_addr);
 	free(s->listener_addr);
+	free(s->detail);
+	free(s->sni);
 	free(s);
 }
 
@@ -460,6 +473,38 @@ session_connect(struct session *s)
 	    s->env.dns, AF_UNSPEC, host, (int)port);
 }
 
+/*
+ * Each leg's parser and phase from its TLS mode: the proxy's own STARTTLS
+ * parsers first where it answers or asks for STARTTLS itself, a direct-TLS
+ * client's handshake first, and relayed output held until a leg with TLS
+ * has it up.
+ */
+static void
+session_init_legs(struct session *s, struct bufferevent *client,
+    struct bufferevent *upstream, size_t max)
+{
+	enum config_tls up = s->cfg->upstream.tls;
+
+	conn_init(&s->client, s, CONN_CLIENT, client,
+	    s->client_tls == CONFIG_TLS_STARTTLS ? &starttls_client_cbs
+						 : &relay_cbs, max);
+	conn_init(&s->upstream, s, CONN_UPSTREAM, upstream,
+	    up == CONFIG_TLS_STARTTLS ? &starttls_upstream_cbs : &relay_cbs,
+	    max);
+	s->client.peer = &s->upstream;
+	s->upstream.peer = &s->client;
+	s->client.connected = true;
+	s->client.phase = s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT
+							     : CONN_PLAIN;
+	s->client.ready = s->client_tls == CONFIG_TLS_NONE ||
+	    s->client_tls == CONFIG_TLS_PASSTHROUGH;
+	s->upstream.ready = up == CONFIG_TLS_NONE;
+	snprintf(s->tls_client, sizeof(s->tls_client), "%s",
+	    config_tls_str(s->client_tls));
+	snprintf(s->tls_upstream, sizeof(s->tls_upstream), "%s",
+	    config_tls_str(up));
+}
+
 struct session *
 session_new(const struct session_env *env, struct config *cfg, const char *id,
     struct bufferevent *client, const char *client_addr,
@@ -475,17 +520,14 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	s->client_addr = xstrdup(client_addr);
 	s->listener_addr = xstrdup(listener->address);
 	s->client_tls = listener->tls;
+	s->client_tls_required = listener->tls_required;
 	nego_init(&s->nego);
 	event_base_gettimeofday_cached(env->base, &s->started);
 	session_touch(s);
 	if (upstream == NULL)
 		upstream = bufferevent_socket_new(env->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	conn_init(&s->client, s, CONN_CLIENT, client, max);
-	conn_init(&s->upstream, s, CONN_UPSTREAM, upstream, max);
-	s->client.peer = &s->upstream;
-	s->upstream.peer = &s->client;
-	s->client.connected = true;
+	session_init_legs(s, client, upstream, max);
 	s->upstream.connected = !connect;
 	s->timer = evtimer_new(env->base, session_timer_cb, s);
 	s->reaper = event_new(env->base, -1, 0, session_reap_cb, s);

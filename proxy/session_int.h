@@ -23,11 +23,17 @@ struct session {
 	char *client_addr;   /* owned */
 	char *listener_addr; /* owned */
 	enum config_tls client_tls; /* the accepting listener's TLS mode */
+	bool client_tls_required;   /* starttls: the offer says <required/> */
 	struct timeval started;
 	time_t last_activity;	 /* for the idle timer */
 	struct event *timer;	 /* owned: the current state's timeout */
 	struct event *reaper;	 /* owned: frees the session after close */
 	bool client_closed_first; /* the client sent </stream:stream> first */
+	bool upstream_started;	  /* the upstream's TLS or STARTTLS began */
+	char *detail;		  /* owned: what exactly ended the session */
+	char *sni;		  /* owned: server name a direct-TLS client sent */
+	char tls_client[24];	  /* for the close log: "none", "TLSv1.3", ... */
+	char tls_upstream[24];
 	uint64_t stanzas_c2s, stanzas_s2c;
 	uint64_t dropped, rewritten;
 };
@@ -50,6 +56,30 @@ void session_stream_error(struct conn *to, const char *condition,
 /* Ends the upstream's stream with </stream:stream> if one was opened. */
 void session_end_stream(struct conn *to);
 struct events *session_events(const struct session *);
+
+/* Records what exactly ended the session, for session.close (first wins). */
+void session_set_detail(struct session *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* session_tls.c */
+/* Starts TLS on a leg whose handshake comes next. -1: failed, closing. */
+int session_tls_begin(struct conn *);
+/* A leg's handshake finished: checks, events, then the leg is ready. */
+void session_tls_up(struct conn *);
+/* A leg's TLS failed (handshake, garbage, refused STARTTLS): closes. */
+void session_tls_failed(struct conn *, const char *why);
+/* Opens the upstream leg's TLS once it is connected, the client leg is
+ * ready and the domain is known; does nothing for upstream tls none. */
+void session_upstream_start(struct session *);
+/* Passthrough: the server said <proceed/>; the rest is opaque. */
+void session_passthrough(struct session *);
+
+/* starttls.c: the proxy's own STARTTLS, toward the client as the server
+ * and toward the upstream as the client. */
+extern const struct xmlstream_cbs starttls_client_cbs;
+extern const struct xmlstream_cbs starttls_upstream_cbs;
+/* Sends the proxy's pre-TLS stream header to the upstream. */
+void starttls_upstream_begin(struct session *);
 
 /* relay.c */
 extern const struct xmlstream_cbs relay_cbs;

@@ -51,6 +51,9 @@ struct tlsctx {
 	struct tlsctx_forged *cache; /* ring of TLSCTX_FORGE_CACHE_MAX */
 	size_t ncache;
 	size_t next; /* slot replaced when the ring is full */
+	int min_version;    /* from the policy, for forged contexts */
+	char *ciphers;	    /* owned or NULL */
+	char *ciphersuites; /* owned or NULL */
 };
 
 /* Validity of forged leaves: long enough to be unremarkable to clients. */
@@ -379,10 +382,50 @@ tlsctx_free(struct tlsctx *tc)
 		SSL_CTX_free(tc->cache[i].ctx);
 	}
 	free(tc->cache);
+	free(tc->ciphers);
+	free(tc->ciphersuites);
 	EVP_PKEY_free(tc->leaf_key);
 	EVP_PKEY_free(tc->ca_key);
 	X509_free(tc->ca_cert);
 	free(tc);
+}
+
+/* The policy's settings on one context. */
+static int
+tlsctx_apply_policy(const struct tlsctx *tc, SSL_CTX *ctx, char **err)
+{
+	if (tc->min_version != 0 &&
+	    SSL_CTX_set_min_proto_version(ctx, tc->min_version) != 1) {
+		*err = xasprintf("min_version: %s", tlsctx_error());
+		return -1;
+	}
+	if (tc->ciphers != NULL &&
+	    SSL_CTX_set_cipher_list(ctx, tc->ciphers) != 1) {
+		*err = xasprintf("ciphers '%s': %s", tc->ciphers,
+		    tlsctx_error());
+		return -1;
+	}
+	if (tc->ciphersuites != NULL &&
+	    SSL_CTX_set_ciphersuites(ctx, tc->ciphersuites) != 1) {
+		*err = xasprintf("ciphersuites '%s': %s", tc->ciphersuites,
+		    tlsctx_error());
+		return -1;
+	}
+	return 0;
+}
+
+int
+tlsctx_set_policy(struct tlsctx *tc, const struct tlsctx_policy *pol,
+    char **err)
+{
+	ERR_clear_error();
+	tc->min_version = pol->min_version;
+	free(tc->ciphers);
+	free(tc->ciphersuites);
+	tc->ciphers = pol->ciphers ? xstrdup(pol->ciphers) : NULL;
+	tc->ciphersuites = pol->ciphersuites ? xstrdup(pol->ciphersuites)
+					     : NULL;
+	return tlsctx_apply_policy(tc, tc->ctx, err);
 }
 
 SSL_CTX *
@@ -502,6 +545,11 @@ tlsctx_forge_ctx(struct tlsctx *tc, const char *domain, char **err)
 		return NULL;
 	}
 	if ((ctx = tlsctx_server_base(err)) == NULL) {
+		X509_free(x);
+		return NULL;
+	}
+	if (tlsctx_apply_policy(tc, ctx, err) == -1) {
+		SSL_CTX_free(ctx);
 		X509_free(x);
 		return NULL;
 	}

@@ -21,6 +21,13 @@ struct tlsctx;
 /* Forged certificates kept per forging tlsctx before the oldest is dropped. */
 #define TLSCTX_FORGE_CACHE_MAX 1024
 
+/* Protocol choices from the config, applied to every context of a tlsctx. */
+struct tlsctx_policy {
+	int min_version;	  /* TLS1_2_VERSION or TLS1_3_VERSION */
+	const char *ciphers;	  /* TLS 1.2 cipher list, NULL: OpenSSL's */
+	const char *ciphersuites; /* TLS 1.3 suites, NULL: OpenSSL's */
+};
+
 /* What a handshake negotiated, for the `tls` event; "" where unknown. */
 struct tlsctx_info {
 	char version[16];	 /* "TLSv1.3" */
@@ -53,6 +60,12 @@ struct tlsctx *tlsctx_forge_new(const char *ca_cert_file,
 struct tlsctx *tlsctx_client_new(bool verify, const char *ca_file,
     char **err) __attribute__((warn_unused_result));
 void tlsctx_free(struct tlsctx *);
+/*
+ * Applies a policy to the context and to every one forged from it later.
+ * Returns -1 with *err when OpenSSL rejects a cipher list.
+ */
+int tlsctx_set_policy(struct tlsctx *, const struct tlsctx_policy *,
+    char **err) __attribute__((warn_unused_result));
 
 /*
  * The context to SSL_new from: the client or configured-cert one; for a

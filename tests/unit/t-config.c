@@ -5,6 +5,8 @@
  * check, file reading and the reference count. JSON in this file is written
  * with single quotes, turned into double quotes before parsing.
  */
+#include <openssl/ssl.h>
+
 #include "config.h"
 
 #include <stdio.h>
@@ -253,18 +255,25 @@ test_listen(void)
 	fails("{'listen': [{'address': '127.0.0.1'}]}",
 	    "listen[0].address: '127.0.0.1': missing port", "missing port");
 	fails("{'listen': [{'address': '127.0.0.1:5222', 'tls': 'starttls'}]}",
-	    "listen[0].tls: 'starttls' is not supported yet (TLS arrives with "
-	    "issue 3)",
-	    "starttls refused for now");
+	    "listen[0].tls: 'starttls' needs tls.cert and tls.key (or "
+	    "tls.ca_cert and tls.ca_key to forge)",
+	    "starttls without a certificate");
 	fails("{'listen': [{'address': '127.0.0.1:5222', 'tls': 'direct'}]}",
-	    "listen[0].tls: 'direct' is not supported yet (TLS arrives with "
-	    "issue 3)",
-	    "direct refused for now");
+	    "listen[0].tls: 'direct' needs tls.cert and tls.key (or "
+	    "tls.ca_cert and tls.ca_key to forge)",
+	    "direct without a certificate");
 	fails("{'listen': [{'address': '127.0.0.1:5222', "
-	    "'tls': 'passthrough'}]}",
-	    "listen[0].tls: 'passthrough' is not supported yet (TLS arrives "
-	    "with issue 3)",
-	    "passthrough refused for now");
+	    "'tls': 'passthrough'}], 'upstream': {'tls': 'starttls'}}",
+	    "listen[0].tls: 'passthrough' relays the client's TLS to the "
+	    "server: it needs upstream.tls 'none', not 'starttls'",
+	    "passthrough with TLS upstream");
+	fails("{'listen': [{'address': '127.0.0.1:5222', 'tls': 'direct', "
+	    "'required': false}], 'tls': {'cert': 'c', 'key': 'k'}}",
+	    "listen[0].required: only applies to tls 'starttls', not 'direct'",
+	    "required on a direct listener");
+	fails("{'listen': [{'address': '127.0.0.1:5222', 'required': true}]}",
+	    "listen[0].required: only applies to tls 'starttls', not 'none'",
+	    "required on a plaintext listener");
 	fails("{'listen': [{'address': '127.0.0.1:5222', 'tls': 'ssl'}]}",
 	    "listen[0].tls: expected one of 'none', 'starttls', 'direct', "
 	    "'passthrough', got 'ssl'",
@@ -282,7 +291,8 @@ test_listen(void)
 	    "duplicate IPv6 listener, spelled differently");
 
 	cfg = loads("{'listen': [{'address': '127.0.0.1:5222'}, "
-	    "{'address': '[::1]:5223', 'tls': 'none', 'required': false}]}",
+	    "{'address': '[::1]:5223', 'tls': 'starttls', 'required': false}],"
+	    " 'tls': {'cert': 'c.pem', 'key': 'k.pem'}}",
 	    "two listeners");
 	if (cfg != NULL) {
 		is_int(cfg->nlisten, 2, "two listeners parsed");
@@ -292,6 +302,7 @@ test_listen(void)
 		is_int(cfg->listen[0].tls_required, 1, "required defaults "
 		    "to true");
 		is_str(cfg->listen[1].address, "[::1]:5223", "second");
+		is_int(cfg->listen[1].tls, CONFIG_TLS_STARTTLS, "starttls");
 		is_int(cfg->listen[1].tls_required, 0, "required false kept");
 	}
 	config_unref(cfg);
@@ -317,10 +328,30 @@ test_upstream_tls(void)
 	    "upstream.tls: expected one of 'none', 'starttls', 'direct', got "
 	    "'passthrough'",
 	    "passthrough is a client-leg mode only");
-	fails("{'upstream': {'address': 'x.org:5222', 'tls': 'starttls'}}",
-	    "upstream.tls: 'starttls' is not supported yet (TLS arrives with "
-	    "issue 3)",
-	    "upstream starttls refused for now");
+	fails("{'tls': {'cert': 'c.pem', 'key': 'k.pem', 'ca_cert': 'ca.pem', "
+	    "'ca_key': 'ca.key'}}",
+	    "tls.ca_cert: either a certificate (tls.cert) or a CA to forge "
+	    "with (tls.ca_cert), not both",
+	    "cert and forging CA together");
+	fails("{'tls': {'ca_cert': 'ca.pem'}}",
+	    "tls.ca_key: required with tls.ca_cert", "CA without its key");
+	fails("{'tls': {'ca_key': 'ca.key'}}",
+	    "tls.ca_cert: required with tls.ca_key", "CA key without the CA");
+	fails("{'tls': {'min_version': '1.1'}}",
+	    "tls.min_version: expected one of '1.2', '1.3', got '1.1'",
+	    "TLS 1.1 refused");
+	fails("{'tls': {'ciphers': ''}}", "tls.ciphers: must not be empty",
+	    "empty cipher list");
+	cfg = loads("{'upstream': {'address': 'x.org:5222', 'tls': 'starttls'},"
+	    " 'tls': {'min_version': '1.3', 'ciphersuites': "
+	    "'TLS_AES_128_GCM_SHA256'}}", "upstream starttls, TLS 1.3 only");
+	if (cfg != NULL) {
+		is_int(cfg->upstream.tls, CONFIG_TLS_STARTTLS, "starttls");
+		is_int(cfg->tls.min_version, TLS1_3_VERSION, "1.3");
+		is_str(cfg->tls.ciphersuites, "TLS_AES_128_GCM_SHA256",
+		    "suites kept");
+	}
+	config_unref(cfg);
 	fails("{'upstream': {'ca_file': ''}}",
 	    "upstream.ca_file: must not be empty", "empty ca_file");
 	fails("{'upstream': {'server_name': ''}}",
@@ -504,7 +535,7 @@ test_defaults_full(void)
 	config_unref(cfg);
 
 	cfg = loads("{\n"
-	    " 'listen': [{'address': '0.0.0.0:5222', 'tls': 'none', "
+	    " 'listen': [{'address': '0.0.0.0:5222', 'tls': 'starttls', "
 	    "'required': true}, {'address': '[::]:5222'}],\n"
 	    " 'upstream': {'address': '[2001:db8::1]:15222', 'tls': 'none', "
 	    "'verify': true, 'ca_file': '/etc/ssl/ca.pem', "
@@ -710,8 +741,6 @@ test_strings(void)
 	    "printable cuts long strings");
 	is_str(config_printable("abcdefg", out, sizeof(out)), "abcdefg",
 	    "printable keeps what fits");
-	ok(config_tls_supported(CONFIG_TLS_NONE), "none is supported");
-	ok(!config_tls_supported(CONFIG_TLS_STARTTLS), "starttls not yet");
 }
 
 int

@@ -106,7 +106,9 @@ test_sasl1_plain(void)
 
 	nego_init(&n);
 	xml = auth("PLAIN", "\0alice\0s3cret", 13, NEGO_NS_SASL);
-	is_int(observe(&n, NEGO_C2S, xml), 0, "auth is not an outcome");
+	is_int(observe(&n, NEGO_C2S, xml), NEGO_AUTH_BEGIN,
+	    "auth begins, it is not an outcome");
+	ok(n.cbind == NULL, "PLAIN has no gs2 channel-binding flag");
 	free(xml);
 	is_str(n.mechanism, "PLAIN", "mechanism learned");
 	is_str(n.authcid, "alice", "PLAIN authcid learned");
@@ -136,6 +138,40 @@ test_sasl1_plain(void)
 	nego_fini(&n);
 }
 
+/* The gs2 channel-binding flag of SCRAM client-first messages. */
+static void
+test_scram_cbind(void)
+{
+	static const struct {
+		const char *first, *want;
+	} cases[] = {
+		{ "p=tls-exporter,,n=alice,r=abc", "p=tls-exporter" },
+		{ "y,,n=alice,r=abc", "y" },
+		{ "n,a=admin,n=alice,r=abc", "n" },
+		{ "x,,n=alice,r=abc", NULL },
+		{ ",,n=alice,r=abc", NULL },
+		{ "p,,n=alice,r=abc", NULL },
+	};
+	struct nego n;
+	char *xml;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nego_init(&n);
+		xml = auth("SCRAM-SHA-256-PLUS", cases[i].first,
+		    strlen(cases[i].first), NEGO_NS_SASL);
+		is_int(observe(&n, NEGO_C2S, xml), NEGO_AUTH_BEGIN,
+		    "auth begins");
+		free(xml);
+		if (cases[i].want != NULL)
+			is_str(n.cbind, cases[i].want, "%s", cases[i].first);
+		else
+			ok(n.cbind == NULL, "no flag read from %s",
+			    cases[i].first);
+		nego_fini(&n);
+	}
+}
+
 static void
 test_sasl1_scram_failure(void)
 {
@@ -148,6 +184,7 @@ test_sasl1_scram_failure(void)
 	observe(&n, NEGO_C2S, xml);
 	free(xml);
 	is_str(n.authcid, "bob,jr=", "SCRAM saslname unescaped");
+	is_str(n.cbind, "n", "gs2 flag n: no channel binding");
 	is_int(observe(&n, NEGO_S2C,
 		   "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
 		   "<not-authorized/><text>no</text></failure>"),
@@ -303,6 +340,7 @@ main(void)
 	test_b64();
 	test_sasl1_plain();
 	test_sasl1_scram_failure();
+	test_scram_cbind();
 	test_sasl2();
 	test_stream_error_and_features();
 	return done_testing();

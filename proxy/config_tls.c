@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The TLS half of loading a config: reads the certificates and keys the
+ * config names and builds the OpenSSL contexts sessions will use, so that
+ * `xmppgate -n` and a SIGHUP reload both fail on a bad certificate before
+ * any session sees it. Kept out of config.c so that parsing (and its fuzzer)
+ * never touches the file system beyond the config file itself.
+ */
+#include <stdlib.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "tlsctx.h"
+#include "xmalloc.h"
+
+bool
+config_terminates_tls(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].tls == CONFIG_TLS_STARTTLS ||
+		    cfg->listen[i].tls == CONFIG_TLS_DIRECT)
+			return true;
+	return false;
+}
+
+/* Sets *err to "path: msg", consuming msg. Always returns -1. */
+static int
+config_tls_fail(char **err, const char *path, char *msg)
+{
+	if (err != NULL)
+		*err = xasprintf("%s: %s", path, msg);
+	free(msg);
+	return -1;
+}
+
+static int
+config_tls_policy(struct config *cfg, struct tlsctx *tc, char **err)
+{
+	struct tlsctx_policy pol = {
+		.min_version = cfg->tls.min_version,
+		.ciphers = cfg->tls.ciphers,
+		.ciphersuites = cfg->tls.ciphersuites,
+	};
+	char *msg = NULL;
+
+	if (tlsctx_set_policy(tc, &pol, &msg) == -1)
+		return config_tls_fail(err, "tls", msg);
+	return 0;
+}
+
+int
+config_tls_load(struct config *cfg, char **err)
+{
+	struct tlsctx *tc;
+	char *msg = NULL;
+
+	if (err != NULL)
+		*err = NULL;
+	if (cfg->tls_server == NULL && cfg->tls.cert != NULL) {
+		if ((tc = tlsctx_server_new(cfg->tls.cert, cfg->tls.key,
+		    &msg)) == NULL)
+			return config_tls_fail(err, "tls.cert", msg);
+		cfg->tls_server = tc;
+	} else if (cfg->tls_server == NULL && cfg->tls.ca_cert != NULL) {
+		if ((tc = tlsctx_forge_new(cfg->tls.ca_cert, cfg->tls.ca_key,
+		    &msg)) == NULL)
+			return config_tls_fail(err, "tls.ca_cert", msg);
+		cfg->tls_server = tc;
+	}
+	if (cfg->tls_server != NULL &&
+	    config_tls_policy(cfg, cfg->tls_server, err) == -1)
+		return -1;
+	if (cfg->tls_client == NULL && cfg->upstream.tls != CONFIG_TLS_NONE) {
+		if ((tc = tlsctx_client_new(cfg->upstream.verify,
+		    cfg->upstream.ca_file, &msg)) == NULL)
+			return config_tls_fail(err, cfg->upstream.ca_file
+				? "upstream.ca_file" : "upstream", msg);
+		cfg->tls_client = tc;
+		if (config_tls_policy(cfg, tc, err) == -1)
+			return -1;
+	}
+	return 0;
+}
