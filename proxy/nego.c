@@ -359,6 +359,10 @@ nego_rewrite_features(struct xnode *el, const struct nego_policy *pol)
 			    pol->idle_s);
 		}
 	}
+	if (pol->offer_starttls) {
+		xnode_append(el, xnode_new_element(NEGO_NS_TLS, "starttls"));
+		changed = true;
+	}
 	return changed;
 }
 

@@ -67,10 +67,13 @@ const char *nego_identity(const struct nego *, char *buf, size_t len);
  * XEP-0478 <limits/> lowered to the proxy's own where those are smaller; the
  * `location` of XEP-0198 <enabled/>, which would send the client around the
  * proxy when it resumes; a <see-other-host/> stream error, which becomes
- * <remote-connection-failed/>. Returns true when el changed.
+ * <remote-connection-failed/>. With offer_starttls, features get an
+ * optional <starttls/> the proxy answers itself. Returns true when el
+ * changed.
  */
 struct nego_policy {
-	bool strip_starttls; /* the client leg cannot do STARTTLS */
+	bool strip_starttls; /* the server's STARTTLS is not the client's */
+	bool offer_starttls; /* the proxy's own optional STARTTLS instead */
 	size_t max_bytes;    /* the proxy's max_stanza_bytes */
 	unsigned idle_s;     /* the proxy's idle timeout */
 };

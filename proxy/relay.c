@@ -199,6 +199,30 @@ relay_answer_compress(struct conn *c, const struct xnode *el)
 }
 
 /*
+ * Optional STARTTLS: the client takes the proxy's offer. It gets <proceed/>
+ * here, its TLS starts at the next byte, and its stream after TLS goes to a
+ * fresh upstream connection. Returns true when it answered.
+ */
+static bool
+relay_take_starttls(struct conn *c, const struct xnode *el)
+{
+	static const char proceed[] =
+	    "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+	struct session *s = c->session;
+
+	if (c->side != CONN_CLIENT || !s->client_pre_tls ||
+	    s->nego.authenticated || !xnode_is(el, NEGO_NS_TLS, "starttls"))
+		return false;
+	conn_write(c, proceed, sizeof(proceed) - 1);
+	s->client_pre_tls = false;
+	c->ready = false;
+	c->header_out = false;
+	c->phase = CONN_TLS_NEXT;
+	session_upstream_reconnect(s);
+	return true;
+}
+
+/*
  * Only a passthrough leg relays STARTTLS. Elsewhere the offer is stripped
  * (tls none) or TLS is already on (the proxy terminated it): a client that
  * asks anyway gets <failure/> and the stream ends (RFC 6120 5.4.2.2),
@@ -365,6 +389,7 @@ relay_rewrite_s2c(struct session *s, struct xnode *el, struct buf *out)
 {
 	struct nego_policy pol = {
 		.strip_starttls = s->client_tls != CONFIG_TLS_PASSTHROUGH,
+		.offer_starttls = s->client_pre_tls && !s->nego.authenticated,
 		.max_bytes = s->cfg->limits.max_stanza_bytes,
 		.idle_s = s->cfg->limits.idle_timeout_s,
 	};
@@ -390,6 +415,11 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 	buf_init(&out);
 	relay_account(c, el);
 	bits = nego_observe(&s->nego, relay_dir(c), el);
+	if (relay_take_starttls(c, el)) {
+		relay_emit_element(c, el, bytes, len, FILTER_DROP);
+		xnode_free(el);
+		return XMLSTREAM_STOP;
+	}
 	if (relay_refuse_starttls(c, el)) {
 		relay_emit_element(c, el, bytes, len, FILTER_DROP);
 		xnode_free(el);

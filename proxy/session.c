@@ -26,6 +26,7 @@
 static void session_timer_cb(evutil_socket_t, short, void *);
 static void session_reap_cb(evutil_socket_t, short, void *);
 static void session_report(struct session *);
+static void session_free_when_flushed(struct bufferevent *);
 
 const char *
 session_state_str(enum session_state st)
@@ -473,6 +474,20 @@ session_connect(struct session *s)
 	    s->env.dns, AF_UNSPEC, host, (int)port);
 }
 
+/* The upstream leg, its parser and readiness from upstream.tls. */
+static void
+session_init_upstream(struct session *s, struct bufferevent *bev)
+{
+	enum config_tls up = s->cfg->upstream.tls;
+
+	conn_init(&s->upstream, s, CONN_UPSTREAM, bev,
+	    up == CONFIG_TLS_STARTTLS ? &starttls_upstream_cbs : &relay_cbs,
+	    s->cfg->limits.max_stanza_bytes);
+	s->client.peer = &s->upstream;
+	s->upstream.peer = &s->client;
+	s->upstream.ready = up == CONFIG_TLS_NONE;
+}
+
 /*
  * Each leg's parser and phase from its TLS mode: the proxy's own STARTTLS
  * parsers first where it answers or asks for STARTTLS itself, a direct-TLS
@@ -485,20 +500,18 @@ session_init_legs(struct session *s, struct bufferevent *client,
 {
 	enum config_tls up = s->cfg->upstream.tls;
 
+	bool local = s->client_tls == CONFIG_TLS_STARTTLS &&
+	    s->client_tls_required;
+
+	s->client_pre_tls = s->client_tls == CONFIG_TLS_STARTTLS && !local;
 	conn_init(&s->client, s, CONN_CLIENT, client,
-	    s->client_tls == CONFIG_TLS_STARTTLS ? &starttls_client_cbs
-						 : &relay_cbs, max);
-	conn_init(&s->upstream, s, CONN_UPSTREAM, upstream,
-	    up == CONFIG_TLS_STARTTLS ? &starttls_upstream_cbs : &relay_cbs,
-	    max);
-	s->client.peer = &s->upstream;
-	s->upstream.peer = &s->client;
+	    local ? &starttls_client_cbs : &relay_cbs, max);
 	s->client.connected = true;
 	s->client.phase = s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT
 							     : CONN_PLAIN;
 	s->client.ready = s->client_tls == CONFIG_TLS_NONE ||
-	    s->client_tls == CONFIG_TLS_PASSTHROUGH;
-	s->upstream.ready = up == CONFIG_TLS_NONE;
+	    s->client_tls == CONFIG_TLS_PASSTHROUGH || s->client_pre_tls;
+	session_init_upstream(s, upstream);
 	snprintf(s->tls_client, sizeof(s->tls_client), "%s",
 	    config_tls_str(s->client_tls));
 	snprintf(s->tls_upstream, sizeof(s->tls_upstream), "%s",
@@ -563,16 +576,65 @@ void
 session_refuse(struct bufferevent *client, const char *condition,
     const char *text)
 {
-	struct timeval tv = { SESSION_LINGER_S, 0 };
 	struct buf b;
 
 	buf_init(&b);
 	streamerr_header(&b, NULL);
 	streamerr_error(&b, condition, text, NULL);
-	bufferevent_setcb(client, NULL, session_refuse_done_cb,
-	    session_refuse_event_cb, NULL);
-	bufferevent_set_timeouts(client, NULL, &tv);
 	bufferevent_write(client, b.data, b.len);
-	bufferevent_enable(client, EV_WRITE);
 	buf_fini(&b);
+	session_free_when_flushed(client);
+}
+
+/*
+ * Hands a bufferevent over to be freed once its output is written (or the
+ * linger time passed): the session is done with it.
+ */
+static void
+session_free_when_flushed(struct bufferevent *bev)
+{
+	struct timeval tv = { SESSION_LINGER_S, 0 };
+
+	bufferevent_setcb(bev, NULL, session_refuse_done_cb,
+	    session_refuse_event_cb, NULL);
+	bufferevent_set_timeouts(bev, NULL, &tv);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_enable(bev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+void
+session_upstream_reconnect(struct session *s)
+{
+	struct conn *u = &s->upstream;
+	struct bufferevent *old = u->bev;
+	uint64_t bytes_in = u->bytes_in;
+
+	log_info("session=%s client took optional STARTTLS: reconnecting to "
+		 "the upstream for the stream after TLS", s->id);
+	session_end_stream(u);
+	conn_close_notify(u);
+	u->bev = NULL;
+	conn_fini(u);
+	if (old != NULL)
+		session_free_when_flushed(old);
+	session_init_upstream(s,
+	    bufferevent_socket_new(s->env.base, -1,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+	u->bytes_in = bytes_in;
+	s->upstream_started = false;
+	if (s->client.throttled) {
+		s->client.throttled = false;
+		bufferevent_enable(s->client.bev, EV_READ);
+	}
+	session_set_state(s, SESSION_CONNECTING);
+	conn_start(u);
+	if (session_connect(s) == -1) {
+		u->dead = true;
+		session_stream_error(&s->client, "remote-connection-failed",
+		    "the upstream server address cannot be used", NULL);
+		session_close(s, SESSION_REASON_UPSTREAM_UNREACHABLE);
+	}
 }

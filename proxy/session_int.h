@@ -24,6 +24,9 @@ struct session {
 	char *listener_addr; /* owned */
 	enum config_tls client_tls; /* the accepting listener's TLS mode */
 	bool client_tls_required;   /* starttls: the offer says <required/> */
+	/* Optional STARTTLS: the client's plaintext stream is relayed, with
+	 * the proxy's own offer, until it asks for TLS or authenticates. */
+	bool client_pre_tls;
 	struct timeval started;
 	time_t last_activity;	 /* for the idle timer */
 	struct event *timer;	 /* owned: the current state's timeout */
@@ -73,6 +76,13 @@ void session_tls_failed(struct conn *, const char *why);
 void session_upstream_start(struct session *);
 /* Passthrough: the server said <proceed/>; the rest is opaque. */
 void session_passthrough(struct session *);
+/*
+ * Optional STARTTLS: the client took the offer after its plaintext stream
+ * was relayed. The upstream's stream cannot restart with TLS on the
+ * client's side, so the upstream leg is closed and connected afresh for the
+ * post-TLS stream. May close the session.
+ */
+void session_upstream_reconnect(struct session *);
 
 /* starttls.c: the proxy's own STARTTLS, toward the client as the server
  * and toward the upstream as the client. */

@@ -222,8 +222,12 @@ test_sasl2(void)
 	nego_fini(&n);
 }
 
-static const struct nego_policy no_tls = { true, 65536, 600 };
-static const struct nego_policy keep_tls = { false, 65536, 600 };
+static const struct nego_policy no_tls = {
+	.strip_starttls = true, .max_bytes = 65536, .idle_s = 600 };
+static const struct nego_policy keep_tls = {
+	.strip_starttls = false, .max_bytes = 65536, .idle_s = 600 };
+static const struct nego_policy offer_tls = { .strip_starttls = true,
+	.offer_starttls = true, .max_bytes = 65536, .idle_s = 600 };
 
 static void
 test_stream_error_and_features(void)
@@ -231,6 +235,7 @@ test_stream_error_and_features(void)
 	struct nego n;
 	struct xnode *f;
 	struct buf b;
+	const char *p;
 
 	nego_init(&n);
 	is_int(observe(&n, NEGO_S2C,
@@ -256,6 +261,22 @@ test_stream_error_and_features(void)
 	ok(strstr(b.data, "compress") == NULL && strstr(b.data, "tls") == NULL &&
 		strstr(b.data, "<mechanism>PLAIN</mechanism>") != NULL,
 	    "serialized features keep mechanisms: %s", b.data);
+	buf_fini(&b);
+	xnode_free(f);
+
+	f = el("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:"
+	       "xmpp-tls'><required/></starttls><mechanisms "
+	       "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN"
+	       "</mechanism></mechanisms></stream:features>");
+	ok(nego_rewrite_s2c(f, &offer_tls), "the proxy's offer replaces the "
+	    "server's");
+	buf_init(&b);
+	xnode_serialize(f, "jabber:client", &b);
+	p = strstr(b.data, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	ok(strstr(b.data, "<required/>") == NULL && p != NULL &&
+		strstr(p + 1, "<starttls") == NULL &&
+		strstr(b.data, "<mechanism>PLAIN</mechanism>") != NULL,
+	    "one optional starttls, mechanisms kept: %s", b.data);
 	buf_fini(&b);
 	xnode_free(f);
 
