@@ -260,7 +260,12 @@ static const struct trace_fmt trace_fmts[] = {
 	{ "stream.close", "stream close", { NULL } },
 	{ "session.close", "session close",
 	    { "reason", "@duration", "@counts", "jid", "dropped",
-	        "rewritten" } },
+	        "rewritten", "detail" } },
+	{ "tls", "tls",
+	    { "=leg", "=mode", "=version", "cipher", "sni", "verified",
+	        "inspected" } },
+	{ "channel-binding", "channel binding",
+	    { "=mechanism", "gs2", "reason" } },
 };
 
 /* " c2s 12345B/6 stanzas" from the dir members of bytes and stanzas. */
@@ -326,6 +331,7 @@ trace_line(
 	const struct trace_fmt *f = NULL;
 	const char *dc, *outcome = str(ev, "outcome");
 	bool bad = strcmp(event, "stream.error") == 0 ||
+	    strcmp(event, "channel-binding") == 0 ||
 	    (outcome != NULL && strcmp(outcome, "success") != 0);
 	size_t i;
 

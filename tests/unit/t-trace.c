@@ -247,12 +247,21 @@ test_lines(void)
 
 	ev = ev_new("tls");
 	cJSON_AddStringToObject(ev, "leg", "client");
+	cJSON_AddStringToObject(ev, "mode", "direct");
 	cJSON_AddStringToObject(ev, "version", "TLSv1.3");
 	cJSON_AddBoolToObject(ev, "verified", 1);
 	out = cap_emit(&c, ev, NULL);
-	ok(strstr(out,
-	       "9f3a.1 tls leg=client version=TLSv1.3 verified=true\n") != NULL,
-	    "unknown event as key=value");
+	ok(strstr(out, "9f3a.1 tls client direct TLSv1.3 verified=true\n") !=
+		NULL,
+	    "tls line: %s", out);
+
+	ev = ev_new("sasl.future");
+	cJSON_AddStringToObject(ev, "leg", "client");
+	cJSON_AddBoolToObject(ev, "verified", 1);
+	out = cap_emit(&c, ev, NULL);
+	ok(strstr(out, "9f3a.1 sasl.future leg=client verified=true\n") !=
+		NULL,
+	    "unknown event as key=value: %s", out);
 
 	ev = ev_new("stream.open");
 	cJSON_AddStringToObject(ev, "dir", "c2s");
