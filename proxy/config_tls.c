@@ -6,7 +6,10 @@
  * any session sees it. Kept out of config.c so that parsing (and its fuzzer)
  * never touches the file system beyond the config file itself.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/ssl.h>
 
@@ -46,8 +49,34 @@ config_tls_policy(struct config *cfg, struct tlsctx *tc, char **err)
 	};
 	char *msg = NULL;
 
-	if (tlsctx_set_policy(tc, &pol, &msg) == -1)
-		return config_tls_fail(err, "tls", msg);
+	/* The message starts with the key: "ciphers: 'X': no cipher match". */
+	if (tlsctx_set_policy(tc, &pol, &msg) == -1) {
+		if (err != NULL)
+			*err = xasprintf("tls.%s", msg);
+		free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A file the config names must be readable before OpenSSL tries it: its
+ * own message for a missing file is "system lib".
+ */
+static int
+config_tls_readable(const char *path, const char *key, char **err)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return 0;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (err != NULL)
+			*err = xasprintf("%s: %s: %s", key, path,
+			    strerror(errno));
+		return -1;
+	}
+	fclose(f);
 	return 0;
 }
 
@@ -59,6 +88,14 @@ config_tls_load(struct config *cfg, char **err)
 
 	if (err != NULL)
 		*err = NULL;
+	if (config_tls_readable(cfg->tls.cert, "tls.cert", err) == -1 ||
+	    config_tls_readable(cfg->tls.key, "tls.key", err) == -1 ||
+	    config_tls_readable(cfg->tls.ca_cert, "tls.ca_cert", err) == -1 ||
+	    config_tls_readable(cfg->tls.ca_key, "tls.ca_key", err) == -1 ||
+	    config_tls_readable(cfg->upstream.tls != CONFIG_TLS_NONE
+		    ? cfg->upstream.ca_file : NULL,
+		"upstream.ca_file", err) == -1)
+		return -1;
 	if (cfg->tls_server == NULL && cfg->tls.cert != NULL) {
 		if ((tc = tlsctx_server_new(cfg->tls.cert, cfg->tls.key,
 		    &msg)) == NULL)

@@ -66,9 +66,15 @@ tlsctx_error(void)
 	static char buf[256];
 	unsigned long e;
 
+	const char *reason;
+
 	e = ERR_peek_last_error();
+	/* The reason alone reads best in a log or a stream error's text;
+	 * the numeric form is for errors OpenSSL has no words for. */
 	if (e == 0)
 		snprintf(buf, sizeof(buf), "unknown TLS error");
+	else if ((reason = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, sizeof(buf), "%s", reason);
 	else
 		ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
@@ -198,14 +204,16 @@ tlsctx_server_new(const char *cert_file, const char *key_file, char **err)
 	if ((ctx = tlsctx_server_base(err)) == NULL)
 		return NULL;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-		*err = xasprintf("%s: %s", cert_file, tlsctx_error());
+		*err = xasprintf("%s: not a usable PEM certificate chain (%s)",
+		    cert_file, tlsctx_error());
 		goto fail;
 	}
 	tlsctx_check_key_mode(key_file);
 	/* OpenSSL checks the match while loading: name that case plainly. */
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 &&
 	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
-		*err = xasprintf("%s: %s", key_file, tlsctx_error());
+		*err = xasprintf("%s: not a usable PEM private key (%s)",
+		    key_file, tlsctx_error());
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -401,13 +409,13 @@ tlsctx_apply_policy(const struct tlsctx *tc, SSL_CTX *ctx, char **err)
 	}
 	if (tc->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, tc->ciphers) != 1) {
-		*err = xasprintf("ciphers '%s': %s", tc->ciphers,
+		*err = xasprintf("ciphers: '%s': %s", tc->ciphers,
 		    tlsctx_error());
 		return -1;
 	}
 	if (tc->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, tc->ciphersuites) != 1) {
-		*err = xasprintf("ciphersuites '%s': %s", tc->ciphersuites,
+		*err = xasprintf("ciphersuites: '%s': %s", tc->ciphersuites,
 		    tlsctx_error());
 		return -1;
 	}
