@@ -13,6 +13,7 @@
 
 #include <openssl/ssl.h>
 
+#include "addr.h"
 #include "config.h"
 #include "tlsctx.h"
 #include "xmalloc.h"
@@ -80,6 +81,23 @@ config_tls_readable(const char *path, const char *key, char **err)
 	return 0;
 }
 
+/* Forging without SNI: the upstream's name is the best guess. */
+static void
+config_tls_default_domain(struct config *cfg)
+{
+	char host[256];
+	unsigned port;
+	const char *errstr;
+
+	if (cfg->upstream.server_name != NULL)
+		tlsctx_set_default_domain(cfg->tls_server,
+		    cfg->upstream.server_name);
+	else if (cfg->upstream.address != NULL &&
+	    addr_split(cfg->upstream.address, host, sizeof(host), &port,
+		&errstr) == 0)
+		tlsctx_set_default_domain(cfg->tls_server, host);
+}
+
 int
 config_tls_load(struct config *cfg, char **err)
 {
@@ -110,6 +128,8 @@ config_tls_load(struct config *cfg, char **err)
 	if (cfg->tls_server != NULL &&
 	    config_tls_policy(cfg, cfg->tls_server, err) == -1)
 		return -1;
+	if (cfg->tls_server != NULL && cfg->tls.ca_cert != NULL)
+		config_tls_default_domain(cfg);
 	if (cfg->tls_client == NULL && cfg->upstream.tls != CONFIG_TLS_NONE) {
 		if ((tc = tlsctx_client_new(cfg->upstream.verify,
 		    cfg->upstream.ca_file, &msg)) == NULL)

@@ -54,6 +54,7 @@ struct tlsctx {
 	int min_version;    /* from the policy, for forged contexts */
 	char *ciphers;	    /* owned or NULL */
 	char *ciphersuites; /* owned or NULL */
+	char *default_domain; /* owned or NULL: forge for it without SNI */
 };
 
 /* Validity of forged leaves: long enough to be unremarkable to clients. */
@@ -244,6 +245,8 @@ tlsctx_sni_cb(SSL *ssl, int *alert, void *arg)
 	char *err = NULL;
 
 	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL)
+		name = tc->default_domain;
 	if (name == NULL) {
 		log_debug("tls direct TLS without SNI: no domain to forge for");
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -392,6 +395,7 @@ tlsctx_free(struct tlsctx *tc)
 	free(tc->cache);
 	free(tc->ciphers);
 	free(tc->ciphersuites);
+	free(tc->default_domain);
 	EVP_PKEY_free(tc->leaf_key);
 	EVP_PKEY_free(tc->ca_key);
 	X509_free(tc->ca_cert);
@@ -434,6 +438,19 @@ tlsctx_set_policy(struct tlsctx *tc, const struct tlsctx_policy *pol,
 	tc->ciphersuites = pol->ciphersuites ? xstrdup(pol->ciphersuites)
 					     : NULL;
 	return tlsctx_apply_policy(tc, tc->ctx, err);
+}
+
+void
+tlsctx_set_default_domain(struct tlsctx *tc, const char *domain)
+{
+	unsigned char addr[16];
+
+	free(tc->default_domain);
+	tc->default_domain = NULL;
+	if (domain == NULL || !tlsctx_domain_ok(domain) ||
+	    inet_pton(AF_INET, domain, addr) == 1)
+		return;
+	tc->default_domain = xstrdup(domain);
 }
 
 SSL_CTX *

@@ -68,6 +68,12 @@ int tlsctx_set_policy(struct tlsctx *, const struct tlsctx_policy *,
     char **err) __attribute__((warn_unused_result));
 
 /*
+ * Forging: the domain to forge for when a direct-TLS client sends no SNI
+ * (one connecting to an IP address); ignored unless a DNS name. Without it
+ * such a handshake is refused.
+ */
+void tlsctx_set_default_domain(struct tlsctx *, const char *domain);
+/*
  * The context to SSL_new from: the client or configured-cert one; for a
  * forging tlsctx, a front context that picks the forged one by SNI during
  * the handshake (direct TLS). Where the domain is known before the
