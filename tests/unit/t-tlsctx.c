@@ -539,6 +539,26 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	    "no SNI: unrecognized_name alert");
 	SSL_free(c);
 	SSL_free(s);
+	/* Without SNI, the default domain (the upstream's name) is used;
+	 * an address literal is no default. */
+	tlsctx_set_default_domain(forge, "127.0.0.1");
+	c = SSL_new(tlsctx_ctx(cli));
+	s = SSL_new(tlsctx_ctx(forge));
+	h = handshake(c, s);
+	ok(h.s_fail && !h.c_ok, "an IP literal is no default domain");
+	SSL_free(c);
+	SSL_free(s);
+	tlsctx_set_default_domain(forge, "upstream.example.org");
+	c = SSL_new(tlsctx_ctx(cli));
+	s = SSL_new(tlsctx_ctx(forge));
+	h = handshake(c, s);
+	tlsctx_describe(c, &ci);
+	ok(h.c_ok && h.s_ok, "no SNI: forged for the default domain");
+	is_str(ci.peer_subject, "CN=upstream.example.org",
+	    "no SNI: default domain's subject");
+	SSL_free(c);
+	SSL_free(s);
+	tlsctx_set_default_domain(forge, NULL);
 	c = SSL_new(tlsctx_ctx(cli));
 	SSL_set_tlsext_host_name(c, badsni);
 	s = SSL_new(tlsctx_ctx(forge));
