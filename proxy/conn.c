@@ -279,13 +279,23 @@ conn_parse(struct conn *c, struct evbuffer *src)
 /*
  * A client's TLS comes next: some clients send whitespace after
  * <starttls/>, which is skipped; the first other byte must open a TLS
- * handshake record. Returns false while waiting or after a failure.
+ * handshake record. In passthrough the record goes to the server, and only
+ * once it said <proceed/>: bytes a client sends before that wait unread, so
+ * an injection behind <starttls/> cannot reach the server as plaintext.
+ * Returns false while waiting or after a failure.
  */
 static bool
 conn_tls_next(struct conn *c, struct evbuffer *in)
 {
 	static const char ws[] = " \t\r\n";
+	struct session *s = c->session;
+	bool passthrough = s->client_tls == CONFIG_TLS_PASSTHROUGH;
 	unsigned char b;
+
+	if (passthrough && !s->passthrough_open) {
+		bufferevent_disable(c->bev, EV_READ);
+		return false;
+	}
 
 	while (evbuffer_copyout(in, &b, 1) == 1 && strchr(ws, b) != NULL) {
 		evbuffer_drain(in, 1);
@@ -297,6 +307,10 @@ conn_tls_next(struct conn *c, struct evbuffer *in)
 		session_tls_failed(c, "the client sent something other than "
 		    "a TLS ClientHello");
 		return false;
+	}
+	if (passthrough) {
+		c->phase = CONN_OPAQUE;
+		return true;
 	}
 	return session_tls_begin(c) == 0;
 }

@@ -266,9 +266,47 @@ nego_sasl2_success(struct nego *n, const struct xnode *el)
 	return bits;
 }
 
+/* Whether a mechanism list (SASL1 <mechanisms/>, SASL2 <authentication/>)
+ * has a channel-binding (-PLUS) mechanism. */
+static bool
+nego_list_has_plus(const struct xnode *list, const char *ns)
+{
+	const struct xnode *m;
+	char *name;
+	size_t len;
+	bool plus = false;
+
+	for (m = xnode_child(list, ns, "mechanism"); m != NULL && !plus;
+	    m = xnode_next(m, ns, "mechanism")) {
+		name = xnode_text(m);
+		len = strlen(name);
+		plus = len > 5 && strcmp(name + len - 5, "-PLUS") == 0;
+		free(name);
+	}
+	return plus;
+}
+
+/* Remembers whether the server offers channel binding (-PLUS). */
+static void
+nego_features(struct nego *n, const struct xnode *el)
+{
+	const struct xnode *l1 = xnode_child(el, NEGO_NS_SASL, "mechanisms");
+	const struct xnode *l2 = xnode_child(el, NEGO_NS_SASL2,
+	    "authentication");
+
+	if (l1 == NULL && l2 == NULL)
+		return;
+	n->server_cb = (l1 != NULL && nego_list_has_plus(l1, NEGO_NS_SASL)) ||
+	    (l2 != NULL && nego_list_has_plus(l2, NEGO_NS_SASL2));
+}
+
 static unsigned
 nego_observe_s2c(struct nego *n, const struct xnode *el)
 {
+	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "features")) {
+		nego_features(n, el);
+		return 0;
+	}
 	if (xnode_is(el, NEGO_NS_SASL, "success"))
 		return nego_auth_outcome(n, true, el, NULL) | NEGO_RESTART;
 	if (xnode_is(el, NEGO_NS_SASL, "failure"))

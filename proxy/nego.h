@@ -42,6 +42,7 @@ struct nego {
 	char *mechanism;   /* owned: SASL mechanism, NULL before <auth> */
 	char *authcid;	   /* owned: from the initial response, or NULL */
 	char *cbind;	   /* owned: SCRAM gs2 flag "n", "y", "p=..." or NULL */
+	bool server_cb;	   /* the server's last mechanism list had -PLUS */
 	int sasl_version;  /* 1 or 2 once authentication began */
 	bool authenticated;
 	char *condition;   /* owned: SASL failure condition, or NULL */

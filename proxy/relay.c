@@ -276,7 +276,9 @@ relay_passthrough(struct conn *c, const struct xnode *el)
 	if (s->client_tls != CONFIG_TLS_PASSTHROUGH)
 		return XMLSTREAM_CONTINUE;
 	if (c->side == CONN_CLIENT && xnode_is(el, NEGO_NS_TLS, "starttls")) {
-		c->phase = CONN_OPAQUE;
+		/* Nothing more goes to the server before its <proceed/>, and
+		 * then only a TLS record (conn_tls_next). */
+		c->phase = CONN_TLS_NEXT;
 		return XMLSTREAM_STOP;
 	}
 	if (c->side == CONN_UPSTREAM && xnode_is(el, NEGO_NS_TLS, "proceed")) {
@@ -310,13 +312,12 @@ relay_check_cbind(struct session *s)
 		      "will reject the login. Use the recommended deployment "
 		      "(plaintext upstream on loopback, where the server "
 		      "offers no -PLUS mechanism; see README, TLS)";
-	else if (cb != NULL && cb[0] == 'y' &&
-	    s->cfg->upstream.tls != CONFIG_TLS_NONE)
-		why = "the client supports channel binding but believes the "
-		      "server does not (gs2 flag 'y'); a server that does "
-		      "support it over its TLS with xmppgate will reject the "
-		      "login. Use a plaintext upstream on loopback (see README, "
-		      "TLS)";
+	else if (cb != NULL && cb[0] == 'y' && s->nego.server_cb)
+		why = "the client supports channel binding but found none it "
+		      "can use on its TLS with xmppgate (gs2 flag 'y'), while "
+		      "the server offers it on its own TLS: the server takes "
+		      "this as a downgrade and will reject the login. Use a "
+		      "plaintext upstream on loopback (see README, TLS)";
 	else
 		return;
 	ev = events_begin("channel-binding", s->id);

@@ -171,7 +171,9 @@ session_stream_error(struct conn *to, const char *condition, const char *text,
 	struct buf b;
 	cJSON *ev;
 
-	if (to->dead || to->closed_out)
+	/* An opaque (passthrough) leg carries the peers' TLS: nothing of
+	 * the proxy's own belongs in it. */
+	if (to->dead || to->closed_out || to->phase == CONN_OPAQUE)
 		return;
 	/* Toward the server the proxy is the client: it opens no stream of its
 	 * own just to put an error in it. */
@@ -205,7 +207,8 @@ session_end_stream(struct conn *to)
 {
 	static const char close_tag[] = "</stream:stream>";
 
-	if (to->dead || !to->header_out || to->closed_out)
+	if (to->dead || !to->header_out || to->closed_out ||
+	    to->phase == CONN_OPAQUE)
 		return;
 	conn_write(to, close_tag, sizeof(close_tag) - 1);
 	to->closed_out = true;
@@ -313,6 +316,22 @@ session_on_leg_end(struct conn *c, bool error)
 		session_close(s, s->nego.error_condition != NULL
 			? SESSION_REASON_STREAM_ERROR
 			: s->client_closed_first
+			? SESSION_REASON_CLIENT_CLOSED
+			: SESSION_REASON_UPSTREAM_CLOSED);
+		return;
+	}
+	if ((c->tls != NULL && !tlsio_established(c->tls)) ||
+	    (c->phase == CONN_TLS_NEXT && c->side == CONN_CLIENT)) {
+		session_tls_failed(c, error ? "the connection failed during the "
+					      "TLS handshake"
+					    : "the peer closed the connection "
+					      "during the TLS handshake");
+		return;
+	}
+	/* Passthrough: the streams' ends are inside the TLS; a TCP close is
+	 * the best sign of a clean end there is. */
+	if (c->phase == CONN_OPAQUE && !error) {
+		session_close(s, c->side == CONN_CLIENT
 			? SESSION_REASON_CLIENT_CLOSED
 			: SESSION_REASON_UPSTREAM_CLOSED);
 		return;

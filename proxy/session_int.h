@@ -27,6 +27,7 @@ struct session {
 	/* Optional STARTTLS: the client's plaintext stream is relayed, with
 	 * the proxy's own offer, until it asks for TLS or authenticates. */
 	bool client_pre_tls;
+	bool passthrough_open; /* passthrough: the server said <proceed/> */
 	struct timeval started;
 	time_t last_activity;	 /* for the idle timer */
 	struct event *timer;	 /* owned: the current state's timeout */

@@ -150,7 +150,10 @@ session_tls_emit(struct session *s, const char *leg, enum config_tls mode,
 	session_tls_add(ev, "sni", info ? info->sni : NULL);
 	session_tls_add(ev, "alpn", info ? info->alpn : NULL);
 	session_tls_add(ev, "peer_subject", info ? info->peer_subject : NULL);
-	cJSON_AddBoolToObject(ev, "verified", info && info->verified);
+	if (info != NULL)
+		cJSON_AddBoolToObject(ev, "verified", info->verified);
+	else
+		cJSON_AddNullToObject(ev, "verified");
 	/* Clients rarely present certificates: only the upstream's check
 	 * has a reason worth showing. */
 	if (info != NULL && strcmp(leg, "upstream") == 0 && !info->verified &&
@@ -226,6 +229,14 @@ session_tls_failed(struct conn *c, const char *why)
 void
 session_passthrough(struct session *s)
 {
+	struct conn *c = &s->client;
+
+	s->passthrough_open = true;
+	/* The client's bytes after <starttls/> waited for this <proceed/>. */
+	if (!c->throttled && !c->eof) {
+		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
 	session_tls_emit(s, "client", CONFIG_TLS_PASSTHROUGH, NULL);
 	log_info("session=%s passthrough: TLS between client and server, "
 		 "inspection ends here", s->id);

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: ISC
 """Real XMPP clients (slixmpp) for the integration tests and the demo.
 
-A Client logs in over plaintext TCP (no STARTTLS: xmppgate has no TLS in
-this version), with SCRAM-SHA-1 by default or PLAIN, and records what it
-receives. It is used two ways:
+A Client logs in over plaintext TCP by default, or with STARTTLS or direct
+TLS (XEP-0368) trusting a given CA file, with SCRAM-SHA-1 by default or
+PLAIN, and records what it receives. It is used two ways:
 
   in-process:  async code in a test calls Client.login(), send(), wait_*();
   subprocess:  `xgclient.py --server HOST:PORT --script FILE` runs a small
@@ -32,7 +32,7 @@ class Client(slixmpp.ClientXMPP):
     """One XMPP client connection to host:port, logging in as jid."""
 
     def __init__(self, jid, password, host, port, mech="SCRAM-SHA-1",
-                 name=None, echo=None, wire=False):
+                 name=None, echo=None, wire=False, tls="none", ca_file=None):
         super().__init__(jid, password, plugin_config={
             "feature_mechanisms": {
                 "use_mech": mech,
@@ -43,6 +43,15 @@ class Client(slixmpp.ClientXMPP):
         self.label = name or jid.split("@", 1)[0]
         self.xg_host = host
         self.xg_port = int(port)
+        if tls not in ("none", "starttls", "direct"):
+            raise ValueError("tls must be none, starttls or direct: %r" % tls)
+        self.xg_tls = tls
+        self.ca_certs = ca_file  # None: the system store
+        # slixmpp takes its TLS reference identity (SNI, hostname check)
+        # from the address unless it is an IP: use the domain, as a real
+        # client connecting to the domain's host would.
+        self.default_domain = self.boundjid.domain
+        self.tls_info = None  # {"version", "cipher"} of the TLS in use
         self.echo = echo  # callable(str) for a live view, or None
         self.messages = []    # {"from", "to", "type", "body"} in arrival order
         self.presences = []   # {"from", "type", "status"}
@@ -64,6 +73,13 @@ class Client(slixmpp.ClientXMPP):
     # slixmpp would resolve the JID's domain; connect to exactly host:port.
     async def get_dns_records(self, domain, port=None):
         return [(self.xg_host, self.xg_host, self.xg_port)]
+
+    # Direct TLS announces XMPP in ALPN, as XEP-0368 says.
+    def get_ssl_context(self):
+        ctx = super().get_ssl_context()
+        if self.xg_tls == "direct":
+            ctx.set_alpn_protocols(["xmpp-client"])
+        return ctx
 
     # The raw bytes both ways, kept only when asked: a test looks for the
     # SASL payloads of this very login in the proxy's logs.
@@ -90,6 +106,9 @@ class Client(slixmpp.ClientXMPP):
                 self._login.set_exception(ClientError(err))
 
     def _on_session_start(self, _ev):
+        obj = self.transport.get_extra_info("ssl_object") if self.transport else None
+        if obj is not None:
+            self.tls_info = {"version": obj.version(), "cipher": obj.cipher()[0]}
         self._note("session_start")
         self._finish_login(None)
 
@@ -132,7 +151,9 @@ class Client(slixmpp.ClientXMPP):
         """Connects, authenticates and binds; raises ClientError on failure."""
         self._login = asyncio.get_running_loop().create_future()
         self.connect(address=(self.xg_host, self.xg_port),
-                     force_starttls=False, disable_starttls=True)
+                     use_ssl=self.xg_tls == "direct",
+                     force_starttls=self.xg_tls == "starttls",
+                     disable_starttls=self.xg_tls != "starttls")
         try:
             await asyncio.wait_for(self._login, timeout)
         except asyncio.TimeoutError:

@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -142,19 +143,32 @@ def _tail(path, n=20):
 
 
 class Prosody:
-    """A throwaway Prosody 0.12 on a free loopback port, no TLS, no s2s."""
+    """A throwaway Prosody 0.12 on a free loopback port, no s2s. Without
+    cert, no TLS at all; with cert (a (chain PEM, key) pair) STARTTLS is
+    offered, and required unless tls_required is False; direct_tls adds a
+    XEP-0368 direct TLS port (direct_port) with the same certificate."""
 
-    def __init__(self, where, users=USERS, port=None):
+    def __init__(self, where, users=USERS, port=None, cert=None,
+                 tls_required=True, direct_tls=False):
         self.dir = where
         self.port = port or free_port()
+        self.direct_port = free_port() if direct_tls else None
         self.users = dict(users)
         self.proc = None
         self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
         self.log = os.path.join(self.dir, "prosody.log")
         os.makedirs(os.path.join(self.dir, "data"))
         os.makedirs(os.path.join(self.dir, "certs"))  # silences certmanager
+        check(cert is not None or not direct_tls, "direct TLS needs a cert")
+        if cert is None:
+            tls = PROSODY_NO_TLS
+        else:
+            tls = PROSODY_TLS.format(
+                require="true" if tls_required else "false",
+                cert=cert[0], key=cert[1],
+                direct=self.direct_port if direct_tls else "")
         with open(self.cfg, "w") as f:
-            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port))
+            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port, tls=tls))
         for user, pw in self.users.items():
             self.add_user(user, pw)
 
@@ -173,13 +187,19 @@ class Prosody:
     def address(self):
         return "127.0.0.1:%d" % self.port
 
+    @property
+    def direct_address(self):
+        return "127.0.0.1:%d" % self.direct_port
+
     def start(self):
         out = open(os.path.join(self.dir, "stdout.log"), "w")
         self.proc = _start(["prosody", "--config", self.cfg], out,
                            subprocess.STDOUT, cwd=self.dir)
         out.close()
-        wait_until(lambda: self.proc.poll() is not None or listening(self.port),
-                   15, "prosody to listen on %d" % self.port)
+        ports = [p for p in (self.port, self.direct_port) if p]
+        wait_until(lambda: self.proc.poll() is not None
+                   or all(listening(p) for p in ports),
+                   15, "prosody to listen on %s" % ports)
         check(self.proc.poll() is None, "prosody exited at start: %s" %
               "".join(_tail(os.path.join(self.dir, "stdout.log")) + _tail(self.log)))
         return self
@@ -206,16 +226,92 @@ c2s_ports = {{ {port} }}
 s2s_ports = {{}}
 http_ports = {{}}
 https_ports = {{}}
-c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 -- Nagle costs ~40 ms per login round trip.
 network_settings = {{ nagle = false }}
 log = {{ debug = "{dir}/prosody.log" }}
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping" }}
-modules_disabled = {{ "s2s"; "tls" }}
+{tls}
 VirtualHost "localhost"
 """
+
+PROSODY_NO_TLS = """c2s_require_encryption = false
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping" }
+modules_disabled = { "s2s"; "tls" }"""
+
+PROSODY_TLS = """c2s_require_encryption = {require}
+ssl = {{ certificate = "{cert}"; key = "{key}" }}
+c2s_direct_tls_ports = {{ {direct} }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "tls" }}
+modules_disabled = {{ "s2s" }}"""
+
+
+OPENSSL_CNF = """# Written by tests/integration/xgtest.py
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $ENV::XG_SAN
+"""
+
+
+class Certs:
+    """Certificates made now with the openssl CLI (EC P-256, valid 2 days),
+    in dir, never committed. Each name below is a (certificate PEM, key)
+    path pair:
+      ca         the test CA (clients and the proxy trust ca[0])
+      server     CN/SAN localhost, signed by ca
+      wrong_name SAN wrong.example, signed by ca
+      untrusted  CN/SAN localhost, self-signed
+    Keys are mode 0600 (a group/other-readable key makes a warning)."""
+
+    def __init__(self, where):
+        self.dir = where
+        check(shutil.which("openssl"), "the openssl CLI is not installed "
+              "(Debian package openssl)")
+        os.makedirs(where, exist_ok=True)
+        self.cnf = os.path.join(where, "openssl.cnf")
+        with open(self.cnf, "w") as f:
+            f.write(OPENSSL_CNF)
+        self.ca = self._make("ca", "xmppgate test CA", "ca", None)
+        self.server = self._make("server", "localhost", "leaf", self.ca)
+        self.wrong_name = self._make("wrong-name", "wrong.example", "leaf", self.ca)
+        self.untrusted = self._make("untrusted", "localhost", "leaf", None)
+
+    def _make(self, name, cn, ext, issuer):
+        pem = os.path.join(self.dir, name + ".pem")
+        key = os.path.join(self.dir, name + ".key")
+        argv = ["openssl", "req", "-config", self.cnf, "-x509", "-new",
+                "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", key, "-out", pem, "-days", "2",
+                "-subj", "/CN=" + cn, "-extensions", ext]
+        if issuer:
+            argv += ["-CA", issuer[0], "-CAkey", issuer[1]]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, XG_SAN="DNS:" + cn))
+        check(r.returncode == 0 and os.path.exists(pem),
+              "openssl req for %s failed: %s" % (name, r.stderr))
+        os.chmod(key, 0o600)
+        return (pem, key)
+
+    def client_context(self, trusted=True):
+        """An ssl.SSLContext for a hand-driven client: verifies the peer
+        against the test CA (or, trusted=False, does not verify at all)."""
+        if not trusted:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        return ssl.create_default_context(cafile=self.ca[0])
 
 
 SAN_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
@@ -225,7 +321,7 @@ class Proxy:
     """xmppgate with a JSON config in tmp; events go to tmp/events.jsonl."""
 
     def __init__(self, tmp, upstream, trace=False, args=(), environ=None,
-                 **config):
+                 listen_opts=None, upstream_opts=None, **config):
         self.dir = tmp
         self.environ = dict(os.environ, **(environ or {}))
         self.port = free_port()
@@ -237,6 +333,8 @@ class Proxy:
             "upstream": {"address": upstream, "tls": "none"},
             "logs": [{"type": "json", "path": self.events_path}],
         }
+        self.config["listen"][0].update(listen_opts or {})
+        self.config["upstream"].update(upstream_opts or {})
         self.config.update(config)
         self.cfg_path = os.path.join(tmp, "xmppgate.json")
         with open(self.cfg_path, "w") as f:
@@ -348,15 +446,33 @@ def stream_error(data):
 
 
 class Raw:
-    """A hand-driven client socket, for the clients that misbehave."""
+    """A hand-driven client socket, for the clients that misbehave. With
+    tls (an ssl.SSLContext) it does direct TLS (SNI server_name, ALPN
+    xmpp-client) before anything else; starttls() upgrades a plain one."""
 
     LOOKBACK = 65536  # a pattern is matched within this much old data
 
-    def __init__(self, port, timeout=5.0):
+    def __init__(self, port, timeout=5.0, tls=None, server_name=DOMAIN):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout)
         self.timeout = timeout
         self.data = bytearray()
         self.eof = False
+        if tls is not None:
+            tls.set_alpn_protocols(["xmpp-client"])
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_name)
+
+    def starttls(self, ctx, server_name=DOMAIN):
+        """Header, STARTTLS, <proceed/>, then the TLS handshake with ctx;
+        returns the pre-TLS features as text. Raises Failure when the
+        server does not proceed; ssl.SSLError when the handshake fails."""
+        self.send(HEADER)
+        feats = self.read_until(r"</stream:features>", what="pre-TLS features")
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        self.read_until(r"<proceed\b[^>]*/>", what="<proceed/>")
+        self.clear()
+        self.sock.settimeout(self.timeout)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_name)
+        return feats
 
     def send(self, data):
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
@@ -400,7 +516,7 @@ class Raw:
             chunk = self.sock.recv(262144)
         except socket.timeout:
             return
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):
             chunk = b""
         if chunk:
             self.data += chunk
@@ -501,20 +617,22 @@ def run_async(coro, timeout=30):
     return asyncio.run(bounded())
 
 
-def clients_for(addr, names=("alice", "bob"), mechs=None, wire=False):
-    """xgclient.Client objects for the named users, connecting to addr."""
+def clients_for(addr, names=("alice", "bob"), mechs=None, wire=False,
+                **tls):
+    """xgclient.Client objects for the named users, connecting to addr;
+    tls is passed on (tls="starttls"|"direct", ca_file=...)."""
     import xgclient
     host, port = addr.rsplit(":", 1)
     mechs = mechs or {}
     return [xgclient.Client("%s@%s/xg-%s" % (n, DOMAIN, n), USERS[n], host,
                             int(port), mech=mechs.get(n, "SCRAM-SHA-1"),
-                            name=n, wire=wire) for n in names]
+                            name=n, wire=wire, **tls) for n in names]
 
 
-async def chat_once(addr, text="ping through xmppgate", mechs=None):
+async def chat_once(addr, text="ping through xmppgate", mechs=None, **tls):
     """alice and bob log in at addr, alice sends bob one message, both log
     out; returns what bob received. Raises on any failure."""
-    alice, bob = clients_for(addr, mechs=mechs)
+    alice, bob = clients_for(addr, mechs=mechs, **tls)
     try:
         await alice.login()
         await bob.login()
@@ -537,10 +655,18 @@ class Env:
         self.tmp = tempfile.mkdtemp(prefix="xg-%s-" % re.sub(r"\W+", "-", name)[:30])
         self.prosodies = []
         self.proxies = []
+        self._certs = None
 
-    def prosody(self, users=USERS, port=None):
+    def certs(self):
+        """This case's Certs (made on first use, in tmp/certs)."""
+        if self._certs is None:
+            self._certs = Certs(os.path.join(self.tmp, "certs"))
+        return self._certs
+
+    def prosody(self, users=USERS, port=None, **tls):
+        """A started Prosody; tls is cert=, tls_required=, direct_tls=."""
         p = Prosody(os.path.join(self.tmp, "prosody%d" % len(self.prosodies)),
-                    users, port)
+                    users, port, **tls)
         self.prosodies.append(p)
         return p.start()
 
@@ -552,9 +678,10 @@ class Env:
         self.proxies.append(px)
         return px.start()
 
-    def chat_works(self, proxy):
-        """Another session through proxy still works end to end."""
-        run_async(chat_once(proxy.address), 30)
+    def chat_works(self, proxy, **tls):
+        """Another session through proxy still works end to end (tls as
+        for clients_for)."""
+        run_async(chat_once(proxy.address, **tls), 30)
 
     def diag(self):
         lines = []
