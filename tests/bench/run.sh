@@ -5,14 +5,21 @@
 # relay xg-relay and xmppgate (once without event logs, once writing JSON
 # events to a file), then measures each target in the same run: throughput
 # of a realistic stanza stream (verified byte-exact at the sink), ping-pong
-# latency, and RSS per idle logged-in session. It prints one table. Every
-# step is bounded in time; it stops only the processes it started and
-# removes its temporary directory. Not part of `make check`: nothing there
-# depends on speed.
+# latency, RSS per idle logged-in session, and connection setups per second.
+# Then the same with direct TLS on every leg: a TLS sink, xg-relay
+# terminating TLS on both legs, and xmppgate with TLS toward the client and
+# toward the sink, with a CA and certificate made for this run by the
+# openssl command (in the temporary directory, never kept): TLS connection
+# setups per second and TLS throughput. It prints one table. Every step is
+# bounded in time; it stops only the processes it started and removes its
+# temporary directory. Not part of `make check`: nothing there depends on
+# speed.
 #
 # Knobs (environment): XG_BENCH_SECS (throughput seconds per target, 5),
-# XG_BENCH_CONNS (throughput connections, 4), XG_BENCH_ROUNDTRIPS (20000),
-# XG_BENCH_IDLE (idle sessions, 5000).
+# XG_BENCH_CONNS (throughput and setup connections, 4),
+# XG_BENCH_ROUNDTRIPS (20000), XG_BENCH_IDLE (idle sessions, 5000),
+# XG_BENCH_HS_SECS (connection setup seconds per target, 3),
+# XG_BENCH_TLS_KEY (certificate key: ec for P-256, or rsa for RSA-2048; ec).
 # ulimit -n/-H are not POSIX, but dash and bash both have them.
 # shellcheck disable=SC3045
 set -eu
@@ -21,6 +28,8 @@ secs=${XG_BENCH_SECS:-5}
 conns=${XG_BENCH_CONNS:-4}
 rtts=${XG_BENCH_ROUNDTRIPS:-20000}
 idle=${XG_BENCH_IDLE:-5000}
+hs_secs=${XG_BENCH_HS_SECS:-3}
+keytype=${XG_BENCH_TLS_KEY:-ec}
 builddir=${XG_TOP_BUILDDIR:-.}
 bench=$builddir/tests/bench/xg-bench
 relay=$builddir/tests/bench/xg-relay
@@ -31,6 +40,18 @@ for f in "$bench" "$relay" "$xg"; do
 		exit 1
 	fi
 done
+case $keytype in
+ec) newkey="ec -pkeyopt ec_paramgen_curve:P-256" keyname="ECDSA P-256" ;;
+rsa) newkey="rsa:2048" keyname="RSA-2048" ;;
+*)
+	echo "run.sh: XG_BENCH_TLS_KEY must be ec or rsa" >&2
+	exit 1
+	;;
+esac
+if ! command -v openssl >/dev/null; then
+	echo "run.sh: the openssl command is needed for the TLS certificates" >&2
+	exit 1
+fi
 
 t_start=$(date +%s)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-bench.XXXXXX")
@@ -108,10 +129,11 @@ kv() {
 	sed -n "s/.* $3=\([^ ]*\).*/\1/p" "$tmp/$1.$2.out"
 }
 
-# shellcheck disable=SC2046 # four port numbers, split on purpose
-set -- $("$bench" ports 4)
-p_sink=$1 p_relay=$2 p_xg=$3 p_xgjson=$4
+# shellcheck disable=SC2046 # seven port numbers, split on purpose
+set -- $("$bench" ports 7)
+p_sink=$1 p_relay=$2 p_xg=$3 p_xgjson=$4 p_tsink=$5 p_trelay=$6 p_txg=$7
 sink=127.0.0.1:$p_sink
+tsink=127.0.0.1:$p_tsink
 
 start sink "$bench" sink -l "$sink"
 sink_pid=$last_pid
@@ -129,6 +151,7 @@ run_target() {
 	fi
 	measure "$label" throughput "$addr" -n "$conns" -t "$secs"
 	measure "$label" pingpong "$addr" -s "$rtts" -t 10
+	measure "$label" handshake "$addr" -n "$conns" -t "$hs_secs"
 	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 		die "$label exited during the benchmark"
 	fi
@@ -165,8 +188,67 @@ stop "$last_pid"
 events_bytes=$(wc -c <"$tmp/events.jsonl")
 grep -q '"event":"stanza"' "$tmp/events.jsonl" ||
     die "xmppgate wrote no stanza events to its JSON log"
-
 stop "$sink_pid"
+
+# ---- TLS on every leg ----
+# A CA and a certificate for localhost that it signs, for this run only.
+tls=$tmp/tls
+mkdir "$tls"
+# shellcheck disable=SC2086 # $newkey is several arguments on purpose
+{
+	openssl req -x509 -newkey $newkey -nodes -days 2 \
+	    -subj "/CN=xg-bench CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+	openssl req -new -newkey $newkey -nodes -subj "/CN=localhost" \
+	    -keyout "$tls/server.key" -out "$tls/server.csr" &&
+	printf '%s\n' "subjectAltName=DNS:localhost" \
+	    "basicConstraints=critical,CA:FALSE" \
+	    "extendedKeyUsage=serverAuth" >"$tls/ext.cnf" &&
+	openssl x509 -req -days 2 -set_serial 1 -in "$tls/server.csr" \
+	    -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -extfile "$tls/ext.cnf" \
+	    -out "$tls/server.pem"
+} >"$tmp/openssl.log" 2>&1 || die "openssl could not make the certificates"
+chmod 600 "$tls/ca.key" "$tls/server.key"
+
+# run_tls_target LABEL ADDR PID: setups, then throughput, all over TLS.
+run_tls_target() {
+	label=$1
+	addr=$2
+	pid=$3
+	"$bench" wait -c "$addr" -t 10 || die "$label did not start"
+	measure "$label" handshake "$addr" -n "$conns" -t "$hs_secs" \
+	    -A "$tls/ca.pem"
+	measure "$label" throughput "$addr" -n "$conns" -t "$secs" \
+	    -A "$tls/ca.pem"
+	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+		die "$label exited during the benchmark"
+	fi
+}
+
+start tsink "$bench" sink -l "$tsink" -C "$tls/server.pem" \
+    -K "$tls/server.key"
+tsink_pid=$last_pid
+run_tls_target tdirect "$tsink" ""
+
+start trelay "$relay" -l "127.0.0.1:$p_trelay" -u "$tsink" \
+    -C "$tls/server.pem" -K "$tls/server.key" -A "$tls/ca.pem" -N localhost
+run_tls_target trelay "127.0.0.1:$p_trelay" "$last_pid"
+stop "$last_pid"
+
+cat >"$tmp/txg.json" <<EOF
+{ "listen": [ { "address": "127.0.0.1:$p_txg", "tls": "direct" } ],
+  "upstream": { "address": "$tsink", "tls": "direct",
+                "ca_file": "$tls/ca.pem", "server_name": "localhost" },
+  "tls": { "cert": "$tls/server.pem", "key": "$tls/server.key" },
+  "logs": [] }
+EOF
+"$xg" -n -c "$tmp/txg.json" >/dev/null 2>"$tmp/txg-check.err" ||
+    die "xmppgate rejects the TLS bench config txg.json"
+start txg "$xg" -c "$tmp/txg.json"
+run_tls_target txg "127.0.0.1:$p_txg" "$last_pid"
+stop "$last_pid"
+stop "$tsink_pid"
 t_end=$(date +%s)
 
 # ---- the table ----
@@ -176,6 +258,9 @@ name() {
 	relay) echo "xg-relay (plain TCP)" ;;
 	xg) echo "xmppgate, no logs" ;;
 	xgjson) echo "xmppgate, JSON events" ;;
+	tdirect) echo "direct to sink" ;;
+	trelay) echo "xg-relay (TLS both legs)" ;;
+	txg) echo "xmppgate (TLS both legs)" ;;
 	esac
 }
 cpu=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1)
@@ -216,6 +301,51 @@ for t in relay xg xgjson; do
 	printf '%-24s %9s %12s %10.1f KiB\n' "$(name $t)" \
 	    "$(kv $t idle rss_before_kb)" "$(kv $t idle rss_after_kb)" \
 	    "$(kv $t idle per_session_b | awk '{print $1 / 1024}')"
+done
+echo
+
+# setups_table TITLE DIRECT RELAY TARGETS...: connection setups per second.
+setups_table() {
+	s_title=$1
+	d_hs=$(kv "$2" handshake per_s)
+	r_hs=$(kv "$3" handshake per_s)
+	shift 3
+	printf '%-24s %9s %9s %9s %10s %9s\n' "$s_title" "setups/s" \
+	    "p50 ms" "p99 ms" "vs direct" "vs relay"
+	for t in "$@"; do
+		hs=$(kv "$t" handshake per_s)
+		printf '%-24s %9.0f %9s %9s %10.3f %9.3f\n' "$(name "$t")" \
+		    "$hs" "$(kv "$t" handshake p50_ms)" \
+		    "$(kv "$t" handshake p99_ms)" \
+		    "$(echo "$hs $d_hs" | awk '{print $1 / $2}')" \
+		    "$(echo "$hs $r_hs" | awk '{print $1 / $2}')"
+	done
+}
+
+echo "connection setups: $conns connections, each in a loop for ${hs_secs}s:" \
+    "connect, stream header, features, stream close"
+setups_table "setups, plain TCP" direct relay direct relay xg xgjson
+echo
+echo "TLS on every leg: direct TLS (XEP-0368), $keyname certificate"
+echo "verified against the run's own CA; full handshakes, no resumption"
+echo "negotiated toward the client:"
+for t in tdirect trelay txg; do
+	printf '  %-24s %s %s alpn=%s\n' "$(name "$t")" \
+	    "$(kv "$t" handshake tls)" "$(kv "$t" handshake cipher)" \
+	    "$(kv "$t" handshake alpn)"
+done
+setups_table "setups, TLS" tdirect trelay tdirect trelay txg
+echo
+d_mb=$(kv tdirect throughput mbps)
+r_mb=$(kv trelay throughput mbps)
+printf '%-24s %9s %12s %10s %9s\n' "throughput, TLS" "MB/s" "stanzas/s" \
+    "vs direct" "vs relay"
+for t in tdirect trelay txg; do
+	mb=$(kv $t throughput mbps)
+	printf '%-24s %9.1f %12.0f %10.3f %9.3f\n' "$(name $t)" "$mb" \
+	    "$(kv $t throughput sps)" \
+	    "$(echo "$mb $d_mb" | awk '{print $1 / $2}')" \
+	    "$(echo "$mb $r_mb" | awk '{print $1 / $2}')"
 done
 echo
 echo "run.sh took $((t_end - t_start)) s"

@@ -4,7 +4,9 @@
  * It answers the stream header and SASL PLAIN and bind with fixed replies,
  * then either counts (depth-1 elements, bytes, a checksum, first and last
  * arrival times, reported on request in an IQ result) or, on a session bound
- * to the resource "echo", sends every message back as it came. It checks no
+ * to the resource "echo", sends every message back as it came. A client may
+ * also close its stream right after the first features (the handshake mode).
+ * With a certificate it speaks direct TLS (xg-bench-tls.c). It checks no
  * credentials and routes nothing.
  */
 #include <errno.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/bufferevent_ssl.h>
 
 #include "xg-bench.h"
 
@@ -27,6 +31,8 @@ struct sconn {
 };
 
 static unsigned long sink_ids;
+
+static unsigned tls_errors; /* reported on stderr, the first few only */
 
 static void
 sconn_free(struct sconn *c)
@@ -132,8 +138,13 @@ sconn_read_cb(struct bufferevent *bev, void *arg)
 			c->phase = c->phase == S_HDR1 ? S_AUTH : S_BIND;
 			break;
 		case S_AUTH:
-			if (!take_through(in, "<auth", "</auth>", NULL, 0))
+			if (!take_through(in, "<auth", "</auth>", NULL, 0)) {
+				if (evbuffer_search(in, STREAM_CLOSE,
+				                    strlen(STREAM_CLOSE), NULL)
+				        .pos >= 0)
+					sconn_finish(c);
 				return;
+			}
 			evbuffer_add_printf(bufferevent_get_output(bev),
 			                    SASL_SUCCESS);
 			c->phase = S_HDR2;
@@ -166,15 +177,23 @@ sconn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct sconn *c = arg;
 
-	if (c->phase == S_END)
-		sconn_free(c);
+	if (c->phase == S_END) {
+		bench_bev_close(c->bev);
+		free(c);
+	}
 }
 
 static void
 sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		sconn_free(arg);
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/* A failed TLS handshake says why here, not only at the peer. */
+	if ((what & BEV_EVENT_ERROR) && bufferevent_openssl_get_ssl(bev) &&
+	    tls_errors++ < 5)
+		fprintf(stderr, "xg-bench sink: %s\n",
+		        bench_bev_error(bev, what));
+	sconn_free(arg);
 }
 
 static void
@@ -183,11 +202,7 @@ sink_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct sconn *c = xcalloc(1, sizeof(*c));
 
-	set_nodelay(fd);
-	c->bev = bufferevent_socket_new(
-	    base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (c->bev == NULL)
-		fail("bufferevent_socket_new failed");
+	c->bev = bench_bev_accept(fd);
 	tune_bev(c->bev);
 	xhash_init(&c->hash);
 	bufferevent_setcb(c->bev, sconn_read_cb, sconn_write_cb, sconn_event_cb,

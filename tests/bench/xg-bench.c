@@ -8,8 +8,11 @@
  * proxy sees ordinary established sessions. Throughput is measured at the
  * sink and verified (exact byte count, checksum, stanza count); latency is
  * measured at the client. Each mode prints one `key=value` line on stdout and
- * exits non-zero on any failure or when its time bound is exceeded. It does
- * not start or stop the processes it measures: tests/bench/run.sh does.
+ * exits non-zero on any failure or when its time bound is exceeded. With
+ * -A CA (clients) and -C CERT -K KEY (sink) every connection uses direct TLS
+ * (xg-bench-tls.c); `handshake` measures connection setups per second
+ * (xg-bench-hs.c). It does not start or stop the processes it measures:
+ * tests/bench/run.sh does.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +29,8 @@
 
 #include "xg-bench.h"
 
-#define PING_WARMUP 200 /* round trips not recorded */
+#define PING_WARMUP 200        /* round trips not recorded */
+#define HS_MAX_SETUPS 1000000 /* handshake: setups per run at most */
 #define PING_FMT                                                               \
 	"<message to='bench@localhost' type='chat' id='p%08" PRIu64 "'>"       \
 	"<body>ping %08" PRIu64 " caf\xc3\xa9 &amp; &lt;tea&gt; \xe2\x86\x92 " \
@@ -245,7 +249,7 @@ cconn_on_bound(struct cconn *c)
 static void
 cconn_done(struct cconn *c)
 {
-	bufferevent_free(c->bev);
+	bench_bev_close(c->bev);
 	c->bev = NULL;
 	c->phase = C_DONE;
 	if (++B.ndone == B.n)
@@ -350,10 +354,7 @@ cconn_event_cb(struct bufferevent *bev, short what, void *arg)
 		cconn_done(c);
 		return;
 	}
-	fail("session %d: %s during %s", c->idx,
-	     what & BEV_EVENT_EOF
-	         ? "connection closed"
-	         : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+	fail("session %d: %s during %s", c->idx, bench_bev_error(bev, what),
 	     cphase_str(c->phase));
 }
 
@@ -368,18 +369,13 @@ cconn_start(int idx)
 	/* Start each session at a different place in the pool. */
 	c->pos = (size_t)idx * (POOL_STANZAS / 7) % POOL_STANZAS;
 	xhash_init(&c->hash);
-	c->bev = bufferevent_socket_new(
-	    base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (c->bev == NULL)
-		fail("bufferevent_socket_new failed");
+	c->bev = bench_bev_new();
 	tune_bev(c->bev);
 	bufferevent_setcb(c->bev, cconn_read_cb, cconn_write_cb, cconn_event_cb,
 	                  c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, FILL_HIGH / 2, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&B.ss,
-	                               B.sslen) != 0)
-		fail("session %d: connect failed", idx);
+	bench_bev_connect(c->bev, (struct sockaddr *)&B.ss, B.sslen);
 	bufferevent_write(c->bev, CLIENT_HDR, strlen(CLIENT_HDR));
 }
 
@@ -528,13 +524,15 @@ usage(void)
 {
 	fprintf(
 	    stderr,
-	    "usage: xg-bench sink -l ADDR:PORT\n"
+	    "usage: xg-bench sink -l ADDR:PORT [-C CERT -K KEY]\n"
 	    "       xg-bench throughput -c ADDR:PORT [-n CONNS] "
-	    "[-s STANZAS_PER_CONN] [-t SECS]\n"
+	    "[-s STANZAS_PER_CONN] [-t SECS] [-A CA]\n"
 	    "       xg-bench pingpong -c ADDR:PORT [-s ROUND_TRIPS] "
-	    "[-t SECS]\n"
+	    "[-t SECS] [-A CA]\n"
 	    "       xg-bench idle -c ADDR:PORT [-n SESSIONS] [-p PID] "
-	    "[-t SECS]\n"
+	    "[-t SECS] [-A CA]\n"
+	    "       xg-bench handshake -c ADDR:PORT [-n CONNS] [-s SETUPS] "
+	    "[-t SECS] [-A CA]\n"
 	    "       xg-bench gen | ports N | wait -c ADDR:PORT [-t SECS]\n");
 	exit(2);
 }
@@ -543,6 +541,7 @@ int
 main(int argc, char **argv)
 {
 	const char *cmd, *addr = NULL;
+	const char *ca = NULL, *cert = NULL, *key = NULL;
 	double cap = 0;
 	int ch, have_n = 0;
 
@@ -551,7 +550,7 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	B.n = 4;
 	B.secs = 5;
-	while ((ch = getopt(argc - 1, argv + 1, "l:c:n:s:t:p:")) != -1) {
+	while ((ch = getopt(argc - 1, argv + 1, "l:c:n:s:t:p:A:C:K:")) != -1) {
 		switch (ch) {
 		case 'l':
 		case 'c':
@@ -569,6 +568,15 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			B.rss_pid = (pid_t)atol(optarg);
+			break;
+		case 'A':
+			ca = optarg;
+			break;
+		case 'C':
+			cert = optarg;
+			break;
+		case 'K':
+			key = optarg;
 			break;
 		default:
 			usage();
@@ -588,6 +596,12 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(cmd, "wait") == 0)
 		return cmd_wait(B.secs);
+	if ((cert == NULL) != (key == NULL))
+		usage();
+	if (ca != NULL)
+		btls_client_init(ca);
+	if (cert != NULL)
+		btls_sink_init(cert, key);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if ((base = event_base_new()) == NULL)
@@ -616,6 +630,11 @@ main(int argc, char **argv)
 			B.limit = 20000;
 		B.lat = xcalloc(B.limit, sizeof(*B.lat));
 		cap = B.secs + 30;
+	} else if (strcmp(cmd, "handshake") == 0) {
+		/* Bounded in count too: the latencies are kept in memory. */
+		if (B.limit == 0 || B.limit > HS_MAX_SETUPS)
+			B.limit = HS_MAX_SETUPS;
+		cap = B.secs + 30;
 	} else if (strcmp(cmd, "idle") == 0) {
 		B.mode = M_IDLE;
 		B.n = have_n ? B.n : 5000;
@@ -633,6 +652,10 @@ main(int argc, char **argv)
 		                     (suseconds_t)((cap - (time_t)cap) * 1e6)};
 
 		event_base_once(base, -1, EV_TIMEOUT, deadline_cb, NULL, &tv);
+	}
+	if (strcmp(cmd, "handshake") == 0) {
+		hs_run((struct sockaddr *)&B.ss, B.sslen, B.n, B.limit, B.secs);
+		return 0;
 	}
 	B.t_begin = now_ns();
 	/* Idle mode opens its thousands of sessions a few at a time. */

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#define BENCH_DOMAIN "localhost" /* the stream 'to', SNI, certificate name */
 #define NS_XMPP_STREAMS "http://etherx.jabber.org/streams"
 #define CLIENT_HDR                                                             \
 	"<?xml version='1.0'?><stream:stream to='localhost' "                  \
@@ -115,5 +116,20 @@ void pool_build(void);
 
 /* The sink (xg-bench-sink.c). */
 void sink_run(const struct sockaddr *, int socklen);
+
+/* Connection setups per second (xg-bench-hs.c). */
+void hs_run(const struct sockaddr *, int socklen, int conns, uint64_t limit,
+            double secs);
+
+/* Direct TLS, or plain TCP when not configured (xg-bench-tls.c). */
+void btls_client_init(const char *cafile);
+void btls_sink_init(const char *cert, const char *key);
+int btls_client_on(void);
+void btls_describe(struct bufferevent *, char *, size_t);
+struct bufferevent *bench_bev_new(void);
+void bench_bev_connect(struct bufferevent *, const struct sockaddr *, int);
+struct bufferevent *bench_bev_accept(evutil_socket_t);
+void bench_bev_close(struct bufferevent *);
+const char *bench_bev_error(struct bufferevent *, short what);
 
 #endif
