@@ -36,7 +36,8 @@ struct session {
 	bool upstream_started;	  /* the upstream's TLS or STARTTLS began */
 	char *detail;		  /* owned: what exactly ended the session */
 	char *sni;		  /* owned: server name a direct-TLS client sent */
-	char tls_client[24];	  /* for the close log: "none", "TLSv1.3", ... */
+	char tls_client[24];	  /* for the close log: the mode, and after a
+				   * handshake its version: "direct:TLSv1.3" */
 	char tls_upstream[24];
 	uint64_t stanzas_c2s, stanzas_s2c;
 	uint64_t dropped, rewritten;

@@ -187,7 +187,8 @@ session_tls_up(struct conn *c)
 	    config_tls_str(mode), info.version, info.cipher,
 	    info.sni[0] ? info.sni : "-", info.verified ? "yes" : "no");
 	snprintf(upstream ? s->tls_upstream : s->tls_client,
-	    sizeof(s->tls_client), "%s", info.version);
+	    sizeof(s->tls_client), "%s:%s", config_tls_str(mode),
+	    info.version);
 	if (!upstream && info.sni[0] != '\0' && s->sni == NULL)
 		s->sni = xstrdup(info.sni);
 	/* After the proxy's own STARTTLS a new stream starts: parse it
