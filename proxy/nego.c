@@ -377,6 +377,24 @@ nego_clamp_limit(struct xnode *limits, const char *name, unsigned long long max)
 	return true;
 }
 
+/*
+ * FAST (XEP-0484) may invite TLS 0-RTT early data; the proxy's TLS takes
+ * none, and a client that tries would have its first flight refused.
+ */
+static bool
+nego_strip_0rtt(struct xnode *el)
+{
+	struct xnode *auth, *in, *fast;
+
+	if ((auth = xnode_child(el, NEGO_NS_SASL2, "authentication")) == NULL ||
+	    (in = xnode_child(auth, NEGO_NS_SASL2, "inline")) == NULL ||
+	    (fast = xnode_child(in, NEGO_NS_FAST, "fast")) == NULL ||
+	    xnode_attr(fast, "tls-0rtt") == NULL)
+		return false;
+	xnode_set_attr(fast, NULL, "tls-0rtt", NULL);
+	return true;
+}
+
 static bool
 nego_rewrite_features(struct xnode *el, const struct nego_policy *pol)
 {
@@ -401,6 +419,7 @@ nego_rewrite_features(struct xnode *el, const struct nego_policy *pol)
 		xnode_append(el, xnode_new_element(NEGO_NS_TLS, "starttls"));
 		changed = true;
 	}
+	changed |= nego_strip_0rtt(el);
 	return changed;
 }
 

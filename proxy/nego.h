@@ -22,6 +22,7 @@
 #define NEGO_NS_SM "urn:xmpp:sm:3"
 #define NEGO_NS_COMPRESS_FEATURE "http://jabber.org/features/compress"
 #define NEGO_NS_COMPRESS "http://jabber.org/protocol/compress"
+#define NEGO_NS_FAST "urn:xmpp:fast:0"
 
 enum nego_dir {
 	NEGO_C2S,
@@ -68,7 +69,8 @@ const char *nego_identity(const struct nego *, char *buf, size_t len);
  * XEP-0478 <limits/> lowered to the proxy's own where those are smaller; the
  * `location` of XEP-0198 <enabled/>, which would send the client around the
  * proxy when it resumes; a <see-other-host/> stream error, which becomes
- * <remote-connection-failed/>. With offer_starttls, features get an
+ * <remote-connection-failed/>; the tls-0rtt invitation of FAST (XEP-0484),
+ * since the proxy's TLS takes no early data. With offer_starttls, features get an
  * optional <starttls/> the proxy answers itself. Returns true when el
  * changed.
  */

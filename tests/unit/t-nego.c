@@ -280,6 +280,22 @@ test_stream_error_and_features(void)
 	buf_fini(&b);
 	xnode_free(f);
 
+	f = el("<stream:features><authentication xmlns='urn:xmpp:sasl:2'>"
+	       "<mechanism>HT-SHA-256-NONE</mechanism><inline><fast "
+	       "xmlns='urn:xmpp:fast:0' tls-0rtt='true'><mechanism>"
+	       "HT-SHA-256-NONE</mechanism></fast></inline></authentication>"
+	       "</stream:features>");
+	ok(nego_rewrite_s2c(f, &keep_tls), "FAST tls-0rtt stripped");
+	buf_init(&b);
+	xnode_serialize(f, "jabber:client", &b);
+	ok(strstr(b.data, "0rtt") == NULL &&
+		strstr(b.data, "<fast xmlns='urn:xmpp:fast:0'><mechanism>"
+		    "HT-SHA-256-NONE</mechanism></fast>") != NULL,
+	    "FAST kept without tls-0rtt: %s", b.data);
+	ok(!nego_rewrite_s2c(f, &keep_tls), "nothing more to strip");
+	buf_fini(&b);
+	xnode_free(f);
+
 	f = el("<stream:features><limits xmlns='urn:xmpp:stream-limits:0'>"
 	       "<max-bytes>262144</max-bytes><idle-seconds>300</idle-seconds>"
 	       "</limits></stream:features>");
