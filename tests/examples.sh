@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: ISC
 #
-# TAP: every shipped examples/*.json passes `xmppgate -n -c FILE`, and a set
-# of broken configs (written to a temporary directory here) is refused with a
-# non-zero exit, no crash, and a message on stderr that names the JSON path.
+# TAP: every shipped examples/*.json passes `xmppgate -n -c FILE` without a
+# warning, and a set of broken configs (written to a temporary directory
+# here) is refused with a non-zero exit, no crash, and a message on stderr
+# that names the JSON path.
+#
+# The TLS examples name examples/certs/..., relative to the directory
+# xmppgate starts in, and `-n` loads those files. The source tree may be
+# read-only (make distcheck) and must stay clean, so examples/make-certs.sh
+# writes them under a temporary directory and everything runs from there:
+# the examples are checked exactly as shipped, no path rewritten.
 # Run by `make check` with XG_BIN (the daemon) and XG_TOP_SRCDIR (the source).
 
 set -u
@@ -31,6 +38,8 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-examples.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
+cd "$tmp" || exit 1
+certs=examples/certs
 
 # Diagnostics (indented TAP comments) for the last run.
 show() {
@@ -46,6 +55,37 @@ accepts() {
 	else
 		not_ok "$name (exit $?)"
 		show
+	fi
+}
+
+# clean NAME ARGS...: like accepts, and nothing on stderr may say "warn".
+clean() {
+	name=$1
+	shift
+	if ! "$XG_BIN" -n "$@" >"$tmp/out" 2>"$tmp/err"; then
+		not_ok "$name (exit $?)"
+		show
+	elif grep -qi warn "$tmp/err"; then
+		not_ok "$name (a warning)"
+		show
+	else
+		ok "$name"
+	fi
+}
+
+# warns NAME WANT ARGS...: xmppgate -n ARGS must exit 0 and print WANT.
+warns() {
+	name=$1
+	want=$2
+	shift 2
+	if ! "$XG_BIN" -n "$@" >"$tmp/out" 2>"$tmp/err"; then
+		not_ok "$name (exit $?)"
+		show
+	elif ! grep -qF -- "$want" "$tmp/err"; then
+		not_ok "$name (stderr lacks: $want)"
+		show
+	else
+		ok "$name"
 	fi
 }
 
@@ -74,18 +114,82 @@ bad() {
 	refuses "$1" "$2" -c "$tmp/$1.json"
 }
 
-# The shipped examples, each as a user would check it.
+# The certificates the TLS examples name, made as a user would make them.
+have_certs=no
+if ! command -v openssl >/dev/null 2>&1 && [ "${CI:-}" != true ]; then
+	n=$((n + 1))
+	echo "ok $n # SKIP make-certs.sh: no openssl command"
+elif sh "$XG_TOP_SRCDIR/examples/make-certs.sh" -o "$certs" \
+    >"$tmp/out" 2>"$tmp/err"; then
+	have_certs=yes
+	ok "examples/make-certs.sh makes the test CA and certificate"
+else
+	not_ok "examples/make-certs.sh (exit $?)"
+	show
+fi
+if [ "$have_certs" = yes ]; then
+	modes=$(stat -c '%n=%a' "$certs/ca.key" "$certs/server.key" \
+	    "$certs/ca.pem" "$certs/server.pem" | sed "s|$certs/||" | tr '\n' ' ')
+	if [ "$modes" = "ca.key=600 server.key=600 ca.pem=644 server.pem=644 " ]
+	then
+		ok "make-certs.sh: keys mode 0600, certificates 0644"
+	else
+		not_ok "make-certs.sh: modes $modes"
+	fi
+	if openssl verify -CAfile "$certs/ca.pem" "$certs/server.pem" \
+	    >"$tmp/out" 2>"$tmp/err"; then
+		ok "make-certs.sh: the CA signs the server certificate"
+	else
+		not_ok "make-certs.sh: the server certificate does not verify"
+		show
+	fi
+	sh "$XG_TOP_SRCDIR/examples/make-certs.sh" -o "$certs" >"$tmp/out" 2>&1
+	if grep -q "keeping the CA" "$tmp/out" &&
+	    openssl verify -CAfile "$certs/ca.pem" "$certs/server.pem" \
+	    >/dev/null 2>&1; then
+		ok "make-certs.sh run again keeps the CA"
+	else
+		not_ok "make-certs.sh run again"
+		sed 's/^/#   /' "$tmp/out"
+	fi
+fi
+
+# The shipped examples, each as a user would check it: from the directory
+# that holds examples/certs, the file as shipped, no warning.
 count=0
 for f in "$XG_TOP_SRCDIR"/examples/*.json; do
 	[ -e "$f" ] || continue
 	count=$((count + 1))
-	accepts "examples/${f##*/} is valid" -c "$f"
+	if [ "$have_certs" = no ] && grep -q "$certs/" "$f"; then
+		n=$((n + 1))
+		echo "ok $n # SKIP examples/${f##*/}: no test certificates"
+		continue
+	fi
+	clean "examples/${f##*/} is valid" -c "$f"
 done
-if [ "$count" -ge 4 ]; then
+if [ "$count" -ge 10 ]; then
 	ok "found $count example configs"
 else
-	not_ok "found $count example configs, expected at least 4"
+	not_ok "found $count example configs, expected at least 10"
 fi
+
+# Every TLS mode has an example (the README points to them).
+for want in '"tls": "starttls"' '"required": false' '"tls": "direct"' \
+    '"tls": "passthrough"' '"ca_cert":' '"ca_file": "' '"server_name": "'; do
+	if grep -qF -- "$want" "$XG_TOP_SRCDIR"/examples/*.json; then
+		ok "an example shows $want"
+	else
+		not_ok "no example shows $want"
+	fi
+done
+for want in starttls direct; do
+	if grep -A2 -F '"upstream"' "$XG_TOP_SRCDIR"/examples/*.json |
+	    grep -qF "\"tls\": \"$want\""; then
+		ok "an example has upstream.tls $want"
+	else
+		not_ok "no example has upstream.tls $want"
+	fi
+done
 
 # The command line supplies what the file leaves out.
 printf '%s\n' '{ "limits": { "idle_timeout_s": 60 } }' >"$tmp/partial.json"
@@ -112,9 +216,6 @@ bad upstream-typo "upstream.adress: unknown key" \
     "{$L, \"upstream\": {\"adress\": \"127.0.0.1:15222\"}}"
 bad upstream-port "upstream.address: '127.0.0.1': missing port" \
     "{$L, \"upstream\": {\"address\": \"127.0.0.1\"}}"
-bad listen-starttls "listen[0].tls: 'starttls' is not supported yet" \
-    "{\"listen\": [{\"address\": \"127.0.0.1:5222\", \"tls\": \"starttls\"}],
-     $U}"
 bad filters-element "filters[0]: filter types arrive with issue 4" \
     "{$L, $U, \"filters\": [{\"type\": \"regex\"}]}"
 bad logs-record "logs[0].type: 'record' is not supported yet" \
@@ -125,6 +226,49 @@ bad invalid-json "line 3, column 3: invalid JSON" \
   $U
 }"
 bad not-an-object "top level: expected an object" "[]"
+
+# TLS: what a listener needs, and files that cannot be used.
+S='"listen": [{"address": "127.0.0.1:5222", "tls": "starttls"}]'
+C="\"cert\": \"$certs/server.pem\", \"key\": \"$certs/server.key\""
+bad starttls-no-cert "listen[0].tls: 'starttls' needs tls.cert and tls.key" \
+    "{$S, $U}"
+bad passthrough-upstream-tls "listen[0].tls: 'passthrough' relays" \
+    "{\"listen\": [{\"address\": \"127.0.0.1:5222\", \"tls\": \"passthrough\"}],
+     \"upstream\": {\"address\": \"127.0.0.1:15222\", \"tls\": \"starttls\"}}"
+bad required-not-starttls "listen[0].required: only applies to tls 'starttls'" \
+    "{\"listen\": [{\"address\": \"127.0.0.1:5222\", \"required\": false}], $U}"
+bad upstream-passthrough "upstream.tls: expected one of" \
+    "{$L, \"upstream\": {\"address\": \"127.0.0.1:15222\",
+     \"tls\": \"passthrough\"}}"
+bad cert-without-key "tls.key: required with tls.cert" \
+    "{$S, $U, \"tls\": {\"cert\": \"$certs/server.pem\"}}"
+bad cert-and-ca "tls.ca_cert: either a certificate" \
+    "{$S, $U, \"tls\": {$C, \"ca_cert\": \"$certs/ca.pem\",
+     \"ca_key\": \"$certs/ca.key\"}}"
+bad min-version "tls.min_version: expected one of '1.2', '1.3'" \
+    "{$S, $U, \"tls\": {$C, \"min_version\": \"1.1\"}}"
+bad missing-cert "tls.cert: $certs/missing.pem: No such file or directory" \
+    "{$S, $U, \"tls\": {\"cert\": \"$certs/missing.pem\",
+     \"key\": \"$certs/server.key\"}}"
+bad missing-ca-file "upstream.ca_file: $certs/missing.pem: No such file" \
+    "{$L, \"upstream\": {\"address\": \"127.0.0.1:15222\",
+     \"tls\": \"starttls\", \"ca_file\": \"$certs/missing.pem\"}}"
+if [ "$have_certs" = yes ]; then
+	bad forge-not-a-ca "tls.ca_cert: $certs/server.pem: not a CA" \
+	    "{$S, $U, \"tls\": {\"ca_cert\": \"$certs/server.pem\",
+	     \"ca_key\": \"$certs/server.key\"}}"
+	bad key-mismatch "does not match" \
+	    "{$S, $U, \"tls\": {\"cert\": \"$certs/server.pem\",
+	     \"key\": \"$certs/ca.key\"}}"
+	bad bad-ciphers "tls.ciphers: 'NOPE'" \
+	    "{$S, $U, \"tls\": {$C, \"ciphers\": \"NOPE\"}}"
+	cp "$certs/server.key" "$tmp/open.key"
+	chmod 644 "$tmp/open.key"
+	printf '%s\n' "{$S, $U, \"tls\": {\"cert\": \"$certs/server.pem\",
+	    \"key\": \"$tmp/open.key\"}}" >"$tmp/open-key.json"
+	warns "a private key open to others is a warning" \
+	    "private key open to group or others" -c "$tmp/open-key.json"
+fi
 
 refuses "a missing file is named" "$tmp/no-such-file.json" \
     -c "$tmp/no-such-file.json"
