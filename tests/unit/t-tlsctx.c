@@ -5,125 +5,30 @@
  * handshakes between client and server contexts over a BIO pair: success
  * with ALPN and the describe fields, and failures for a wrong name, an
  * untrusted certificate and a TLS 1.1 client. Every certificate and key is
- * made at run time in a temporary directory that is removed at the end.
+ * made at run time (testcert.h) in a temporary directory removed at the end.
  */
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "tlsctx.h"
+
 #include "../tap.h"
+#include "testcert.h"
 
-static char dir[] = "/tmp/t-tlsctx.XXXXXX";
-static char paths[32][PATH_MAX];
-static int npaths;
-
-/* A path in the test directory, remembered for the cleanup. */
-static const char *
-tpath(const char *name)
-{
-	char *p = paths[npaths++];
-
-	snprintf(p, PATH_MAX, "%s/%s", dir, name);
-	return p;
-}
-
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	if (ext == NULL || X509_add_ext(x, ext, -1) != 1) {
-		fprintf(stderr, "extension %d=%s failed\n", nid, value);
-		exit(99);
-	}
-	X509_EXTENSION_free(ext);
-}
-
-/*
- * A certificate for cn (a CA when san is NULL) valid for days, signed by
- * issuer/ikey, or self-signed when issuer is NULL.
- */
-static X509 *
-mkcert(const char *cn, const char *san, EVP_PKEY *key, X509 *issuer,
-    EVP_PKEY *ikey, long days, long serial)
-{
-	X509 *x = X509_new();
-	char buf[300];
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), days * 24 * 3600);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
-	    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x,
-	    X509_get_subject_name(issuer != NULL ? issuer : x));
-	X509_set_pubkey(x, key);
-	if (issuer == NULL) {
-		issuer = x;
-		ikey = key;
-	}
-	add_ext(x, issuer, NID_subject_key_identifier, "hash");
-	if (san == NULL) {
-		add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE");
-		add_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
-	} else {
-		snprintf(buf, sizeof(buf), "DNS:%s", san);
-		add_ext(x, issuer, NID_subject_alt_name, buf);
-		add_ext(x, issuer, NID_basic_constraints, "CA:FALSE");
-		add_ext(x, issuer, NID_ext_key_usage, "serverAuth");
-		add_ext(x, issuer, NID_authority_key_identifier, "keyid");
-	}
-	if (X509_sign(x, ikey, EVP_sha256()) == 0) {
-		fprintf(stderr, "signing %s failed\n", cn);
-		exit(99);
-	}
-	return x;
-}
-
-/* Writes certs (NULL-terminated, leaf first) as one PEM file. */
-static void
-write_certs(const char *path, X509 **certs)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		exit(99);
-	for (; *certs != NULL; certs++)
-		PEM_write_X509(f, *certs);
-	fclose(f);
-}
-
-static void
-write_key(const char *path, EVP_PKEY *key)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		exit(99);
-	PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
-	chmod(path, 0600);
-}
+static struct testcert *certs; /* for a path that does not exist */
 
 /* Outcome of an in-memory handshake. */
 struct hs {
-	bool c_ok, s_ok;     /* that side finished */
-	bool c_fail, s_fail; /* that side gave up with an error */
+	bool c_ok, s_ok;        /* that side finished */
+	bool c_fail, s_fail;    /* that side gave up with an error */
 	int c_reason, s_reason; /* OpenSSL reason code of that failure */
 };
 
@@ -151,10 +56,10 @@ handshake(SSL *c, SSL *s)
 			if (r == 1)
 				h.c_ok = true;
 			else if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE) {
+			         e != SSL_ERROR_WANT_WRITE) {
 				h.c_fail = true;
-				h.c_reason = ERR_GET_REASON(
-				    ERR_peek_last_error());
+				h.c_reason =
+				    ERR_GET_REASON(ERR_peek_last_error());
 			}
 		}
 		if (!h.s_ok && !h.s_fail) {
@@ -163,10 +68,10 @@ handshake(SSL *c, SSL *s)
 			if (r == 1)
 				h.s_ok = true;
 			else if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE) {
+			         e != SSL_ERROR_WANT_WRITE) {
 				h.s_fail = true;
-				h.s_reason = ERR_GET_REASON(
-				    ERR_peek_last_error());
+				h.s_reason =
+				    ERR_GET_REASON(ERR_peek_last_error());
 			}
 		}
 		if ((h.c_ok || h.c_fail) && (h.s_ok || h.s_fail))
@@ -237,14 +142,17 @@ test_server(const char *chain, const char *key, const char *badkey)
 	if (!ok(tc != NULL, "server ctx loads a chain"))
 		diag("%s", err);
 	ok(tc != NULL && tlsctx_ctx(tc) != NULL, "server ctx has an SSL_CTX");
-	ok(tc != NULL && tlsctx_server_ctx(tc, "whatever.org", &err) ==
-	    tlsctx_ctx(tc), "configured cert serves every domain");
-	ok(tc != NULL && SSL_CTX_get_min_proto_version(tlsctx_ctx(tc)) ==
-	    TLS1_2_VERSION, "server minimum is TLS 1.2");
+	ok(tc != NULL &&
+	        tlsctx_server_ctx(tc, "whatever.org", &err) == tlsctx_ctx(tc),
+	    "configured cert serves every domain");
+	ok(tc != NULL &&
+	        SSL_CTX_get_min_proto_version(tlsctx_ctx(tc)) == TLS1_2_VERSION,
+	    "server minimum is TLS 1.2");
 	ok(tc != NULL && (SSL_CTX_get_options(tlsctx_ctx(tc)) &
-	    (SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE)) == (SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE),
+	                     (SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	                         SSL_OP_CIPHER_SERVER_PREFERENCE)) ==
+	                     (SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	                         SSL_OP_CIPHER_SERVER_PREFERENCE),
 	    "no compression, no renegotiation, server preference");
 	tlsctx_free(tc);
 
@@ -254,7 +162,7 @@ test_server(const char *chain, const char *key, const char *badkey)
 	    "mismatched key rejected: %s", err ? err : "(none)");
 	free(err);
 	err = NULL;
-	tc = tlsctx_server_new(tpath("missing.pem"), key, &err);
+	tc = tlsctx_server_new(testcert_path(certs, "missing.pem"), key, &err);
 	ok(tc == NULL && err != NULL && strstr(err, "missing.pem") != NULL,
 	    "missing chain file named: %s", err ? err : "(none)");
 	free(err);
@@ -281,8 +189,8 @@ test_error(void)
 {
 	const char *s;
 
-	ERR_put_error(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER, __FILE__,
-	    __LINE__);
+	ERR_put_error(
+	    ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER, __FILE__, __LINE__);
 	s = tlsctx_error();
 	ok(strstr(s, "no shared cipher") != NULL, "tlsctx_error text: %s", s);
 	ok(ERR_peek_error() == 0, "tlsctx_error clears the queue");
@@ -302,7 +210,7 @@ verifies(X509 *leaf, X509 *ca, const char *host)
 	X509_STORE_CTX_init(sc, store, leaf, NULL);
 	X509_STORE_CTX_set_purpose(sc, X509_PURPOSE_SSL_SERVER);
 	good = X509_verify_cert(sc) == 1 &&
-	    X509_check_host(leaf, host, 0, 0, NULL) == 1;
+	       X509_check_host(leaf, host, 0, 0, NULL) == 1;
 	X509_STORE_CTX_free(sc);
 	X509_STORE_free(store);
 	return good;
@@ -350,7 +258,7 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	if (tc == NULL)
 		exit(1);
 	ok(tlsctx_ctx(tc) != NULL &&
-	    SSL_CTX_get0_certificate(tlsctx_ctx(tc)) == NULL,
+	        SSL_CTX_get0_certificate(tlsctx_ctx(tc)) == NULL,
 	    "forging ctx has an SNI front without a cert");
 	a = tlsctx_server_ctx(tc, "chat.example.org", &err);
 	ok(a != NULL, "forged ctx for chat.example.org");
@@ -366,22 +274,24 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	is_str(san_of(xa), "chat.example.org", "SAN dNSName is the domain");
 	ok(X509_check_ca(xa) == 0, "forged cert is not a CA");
 	ok((X509_get_extension_flags(xa) & (EXFLAG_BCONS | EXFLAG_CA)) ==
-	    EXFLAG_BCONS, "basicConstraints CA:FALSE present");
+	        EXFLAG_BCONS,
+	    "basicConstraints CA:FALSE present");
 	ok((X509_get_extension_flags(xa) & EXFLAG_XKUSAGE) != 0 &&
-	    (X509_get_extended_key_usage(xa) & XKU_SSL_SERVER) != 0,
+	        (X509_get_extended_key_usage(xa) & XKU_SSL_SERVER) != 0,
 	    "extendedKeyUsage serverAuth");
 	ok((X509_get_key_usage(xa) & KU_DIGITAL_SIGNATURE) != 0 &&
-	    (X509_get_key_usage(xa) & KU_KEY_CERT_SIGN) == 0,
+	        (X509_get_key_usage(xa) & KU_KEY_CERT_SIGN) == 0,
 	    "keyUsage digitalSignature only");
 	ok(X509_get0_authority_key_id(xa) != NULL &&
-	    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(xa),
-	    X509_get0_subject_key_id(ca)) == 0,
+	        ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(xa),
+	            X509_get0_subject_key_id(ca)) == 0,
 	    "authority key identifier is the CA's");
 	ok(X509_get_signature_nid(xa) == NID_ecdsa_with_SHA256,
 	    "signed with SHA-256");
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(xa), NULL);
 	ok(bn != NULL && BN_num_bits(bn) > 64 && BN_num_bits(bn) <= 128 &&
-	    !BN_is_negative(bn), "serial is random up to 128 bits (%d bits)",
+	        !BN_is_negative(bn),
+	    "serial is random up to 128 bits (%d bits)",
 	    bn != NULL ? BN_num_bits(bn) : -1);
 	BN_free(bn);
 	day = sec = -1;
@@ -403,12 +313,12 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	    "different domain gets a different cert");
 	sa = X509_get0_serialNumber(xa);
 	sb = xb != NULL ? X509_get0_serialNumber(xb) : NULL;
-	ok(sb != NULL && ASN1_INTEGER_cmp(sa, sb) != 0,
-	    "serials differ");
+	ok(sb != NULL && ASN1_INTEGER_cmp(sa, sb) != 0, "serials differ");
 	ok(xb != NULL && verifies(xb, ca, "muc.example.org"),
 	    "second forged cert verifies for its domain");
-	ok(xb != NULL && EVP_PKEY_eq(X509_get0_pubkey(xa),
-	    X509_get0_pubkey(xb)) == 1, "leaf key reused across domains");
+	ok(xb != NULL &&
+	        EVP_PKEY_eq(X509_get0_pubkey(xa), X509_get0_pubkey(xb)) == 1,
+	    "leaf key reused across domains");
 
 	err = NULL;
 	a2 = tlsctx_server_ctx(tc, "bad_domain.org", &err);
@@ -437,7 +347,7 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	ok(again != NULL && again != first,
 	    "cache is bounded: the oldest was dropped and forged again");
 	ok(tlsctx_server_ctx(tc, "h1023.example.org", &err) ==
-	    tlsctx_server_ctx(tc, "h1023.example.org", &err),
+	        tlsctx_server_ctx(tc, "h1023.example.org", &err),
 	    "recent entries stay cached");
 	SSL_CTX_free(first);
 	tlsctx_free(tc);
@@ -447,7 +357,7 @@ test_forge(const char *ca_pem, const char *ca_key, X509 *ca,
 	a = tc != NULL ? tlsctx_server_ctx(tc, "chat.example.org", &err) : NULL;
 	xa = a != NULL ? SSL_CTX_get0_certificate(a) : NULL;
 	ok(xa != NULL && ASN1_TIME_compare(X509_get0_notAfter(xa),
-	    X509_get0_notAfter(shortca)) == 0,
+	                     X509_get0_notAfter(shortca)) == 0,
 	    "notAfter clamped to the CA's");
 	ok(xa != NULL && verifies(xa, shortca, "chat.example.org"),
 	    "clamped cert verifies");
@@ -489,7 +399,8 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 		return;
 	}
 	ok(SSL_CTX_get_min_proto_version(tlsctx_ctx(cli)) == TLS1_2_VERSION &&
-	    (SSL_CTX_get_options(tlsctx_ctx(cli)) & SSL_OP_NO_COMPRESSION) != 0,
+	        (SSL_CTX_get_options(tlsctx_ctx(cli)) &
+	            SSL_OP_NO_COMPRESSION) != 0,
 	    "client: TLS 1.2 minimum, no compression");
 
 	/* (a) verifying client against a forged cert, with ALPN. */
@@ -527,8 +438,9 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	is_str(ci.peer_subject, "CN=muc.example.org", "SNI front: subject");
 	is_str(si.alpn, "xmpp-client", "SNI front: ALPN");
 	is_str(si.sni, "muc.example.org", "SNI front: SNI received");
-	ok(SSL_get_SSL_CTX(s) == tlsctx_server_ctx(forge, "muc.example.org",
-	    &err), "SNI front switched to the cached forged ctx");
+	ok(SSL_get_SSL_CTX(s) ==
+	        tlsctx_server_ctx(forge, "muc.example.org", &err),
+	    "SNI front switched to the cached forged ctx");
 	SSL_free(c);
 	SSL_free(s);
 	c = SSL_new(tlsctx_ctx(cli)); /* no prepare: no SNI */
@@ -630,7 +542,7 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 	h = handshake(c, s);
 	tlsctx_describe(c, &ci);
 	ok(h.c_ok && h.s_ok && !ci.verified &&
-	    strstr(ci.verify_error, "self") != NULL,
+	        strstr(ci.verify_error, "self") != NULL,
 	    "verify=false: an untrusted chain is described (%s)",
 	    ci.verify_error);
 	is_str(ci.peer_subject, "CN=example.org", "verify=false: subject");
@@ -674,15 +586,17 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 
 	err = NULL;
 	c = SSL_new(tlsctx_ctx(cli));
-	ok(tlsctx_client_prepare(c, "example.org", "sni.example.org", NULL,
-	    &err) == 0, "prepare with a separate SNI");
+	ok(tlsctx_client_prepare(
+	       c, "example.org", "sni.example.org", NULL, &err) == 0,
+	    "prepare with a separate SNI");
 	ok(SSL_get_servername(c, TLSEXT_NAMETYPE_host_name) != NULL &&
-	    strcmp(SSL_get_servername(c, TLSEXT_NAMETYPE_host_name),
-	    "sni.example.org") == 0, "SNI is the one given");
+	        strcmp(SSL_get_servername(c, TLSEXT_NAMETYPE_host_name),
+	            "sni.example.org") == 0,
+	    "SNI is the one given");
 	SSL_free(c);
 	c = SSL_new(tlsctx_ctx(cli));
 	ok(tlsctx_client_prepare(c, "192.0.2.1", NULL, NULL, &err) == 0 &&
-	    SSL_get_servername(c, TLSEXT_NAMETYPE_host_name) == NULL,
+	        SSL_get_servername(c, TLSEXT_NAMETYPE_host_name) == NULL,
 	    "no SNI for an address literal");
 	SSL_free(c);
 
@@ -697,68 +611,27 @@ test_handshakes(const char *ca_pem, const char *ca_key, const char *chain,
 int
 main(void)
 {
-	EVP_PKEY *cakey, *shortkey, *leafkey, *wrongkey, *selfkey;
-	X509 *ca, *shortca, *leaf, *wrong, *self;
-	const char *ca_pem, *ca_key, *short_pem, *short_key, *leaf_pem;
-	const char *leaf_key, *wrong_pem, *wrong_key, *self_pem, *self_key;
-	int i;
+	const struct testcert_id *ca, *shortca, *leaf, *wrong, *self;
 
-	if (mkdtemp(dir) == NULL)
-		return 99;
-	cakey = EVP_EC_gen("P-256");
-	shortkey = EVP_EC_gen("P-256");
-	leafkey = EVP_EC_gen("P-256");
-	wrongkey = EVP_EC_gen("P-256");
-	selfkey = EVP_EC_gen("P-256");
-	ca = mkcert("xmppgate test CA", NULL, cakey, NULL, NULL, 3650, 1);
-	shortca = mkcert("short CA", NULL, shortkey, NULL, NULL, 30, 2);
-	leaf = mkcert("example.org", "example.org", leafkey, ca, cakey, 30, 3);
-	wrong = mkcert("wrong.example.net", "wrong.example.net", wrongkey, ca,
-	    cakey, 30, 4);
-	self = mkcert("example.org", "example.org", selfkey, NULL, NULL, 30, 5);
-
-	ca_pem = tpath("ca.pem");
-	ca_key = tpath("ca.key");
-	short_pem = tpath("short.pem");
-	short_key = tpath("short.key");
-	leaf_pem = tpath("leaf.pem");
-	leaf_key = tpath("leaf.key");
-	wrong_pem = tpath("wrong.pem");
-	wrong_key = tpath("wrong.key");
-	self_pem = tpath("self.pem");
-	self_key = tpath("self.key");
-	write_certs(ca_pem, (X509 *[]){ca, NULL});
-	write_key(ca_key, cakey);
-	write_certs(short_pem, (X509 *[]){shortca, NULL});
-	write_key(short_key, shortkey);
-	write_certs(leaf_pem, (X509 *[]){leaf, ca, NULL});
-	write_key(leaf_key, leafkey);
-	write_certs(wrong_pem, (X509 *[]){wrong, NULL});
-	write_key(wrong_key, wrongkey);
-	write_certs(self_pem, (X509 *[]){self, NULL});
-	write_key(self_key, selfkey);
+	certs = testcert_new("t-tlsctx");
+	ca = testcert_ca(certs, "ca", "xmppgate test CA", 3650);
+	shortca = testcert_ca(certs, "short", "short CA", 30);
+	leaf =
+	    testcert_leaf(certs, "leaf", "example.org", "example.org", ca, 30);
+	wrong = testcert_leaf(
+	    certs, "wrong", "wrong.example.net", "wrong.example.net", ca, 30);
+	self = testcert_leaf(
+	    certs, "self", "example.org", "example.org", NULL, 30);
 
 	test_domains();
-	test_key_mode(leaf_key);
-	test_server(leaf_pem, leaf_key, self_key);
+	test_key_mode(leaf->key_file);
+	test_server(leaf->pem, leaf->key_file, self->key_file);
 	test_error();
-	test_forge(ca_pem, ca_key, ca, short_pem, short_key, shortca,
-	    leaf_pem, leaf_key);
-	test_handshakes(ca_pem, ca_key, leaf_pem, leaf_key, wrong_pem,
-	    wrong_key, self_pem, self_key);
+	test_forge(ca->pem, ca->key_file, ca->cert, shortca->pem,
+	    shortca->key_file, shortca->cert, leaf->pem, leaf->key_file);
+	test_handshakes(ca->pem, ca->key_file, leaf->pem, leaf->key_file,
+	    wrong->pem, wrong->key_file, self->pem, self->key_file);
 
-	X509_free(ca);
-	X509_free(shortca);
-	X509_free(leaf);
-	X509_free(wrong);
-	X509_free(self);
-	EVP_PKEY_free(cakey);
-	EVP_PKEY_free(shortkey);
-	EVP_PKEY_free(leafkey);
-	EVP_PKEY_free(wrongkey);
-	EVP_PKEY_free(selfkey);
-	for (i = 0; i < npaths; i++)
-		unlink(paths[i]);
-	rmdir(dir);
+	testcert_free(certs);
 	return done_testing();
 }
