@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "config_keys.h"
+#include "filter.h"
 #include "tlsctx.h"
 #include "xmalloc.h"
 
@@ -44,6 +45,8 @@ config_new(void)
 	cfg->limits.connect_timeout_s = 10;
 	cfg->limits.handshake_timeout_s = 30;
 	cfg->limits.idle_timeout_s = 900;
+	cfg->limits.regex_match_limit = CONFIG_DEFAULT_REGEX_MATCH_LIMIT;
+	cfg->limits.regex_depth_limit = CONFIG_DEFAULT_REGEX_DEPTH_LIMIT;
 	return cfg;
 }
 
@@ -69,6 +72,10 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlogs; i++)
 		free(cfg->logs[i].path);
 	free(cfg->logs);
+	filter_chain_free(cfg->chain);
+	for (i = 0; i < cfg->nfilters; i++)
+		config_filter_fini(&cfg->filters[i]);
+	free(cfg->filters);
 	free(cfg);
 }
 
@@ -118,6 +125,36 @@ config_log_type_str(enum config_log_type type)
 		return "console";
 	}
 	return "?";
+}
+
+const char *
+config_action_str(enum config_action a)
+{
+	switch (a) {
+	case CONFIG_ACTION_LOG:
+		return "log";
+	case CONFIG_ACTION_REWRITE:
+		return "rewrite";
+	case CONFIG_ACTION_DROP:
+		return "drop";
+	case CONFIG_ACTION_BOUNCE:
+		return "bounce";
+	case CONFIG_ACTION_CLOSE:
+		return "close";
+	}
+	return "?";
+}
+
+void
+config_strings_free(char **list)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
 }
 
 const char *
@@ -281,6 +318,52 @@ config_check_integer(struct config_ctx *ctx, const struct config_key *k,
 	return 0;
 }
 
+/* A string, or a non-empty array of strings (each element's path named). */
+static int
+config_check_strings(struct config_ctx *ctx, const cJSON *item)
+{
+	const cJSON *elem;
+	size_t i = 0, mark;
+	int rc = 0;
+
+	if (cJSON_IsString(item))
+		return 0;
+	if (!cJSON_IsArray(item))
+		return config_error(ctx, "expected a string or an array of "
+		    "strings, got %s", config_json_type_str(item));
+	if (cJSON_GetArraySize(item) == 0)
+		return config_error(ctx, "must not be an empty array");
+	cJSON_ArrayForEach(elem, item) {
+		mark = config_path_push_index(ctx, i++);
+		if (!cJSON_IsString(elem))
+			rc = config_error(ctx, "expected a string, got %s",
+			    config_json_type_str(elem));
+		config_path_pop(ctx, mark);
+	}
+	return rc;
+}
+
+/* Stores a checked CONFIG_KEY_STRINGS value as a NULL-terminated list. */
+static void
+config_store_strings(const cJSON *item, char ***dst)
+{
+	const cJSON *elem;
+	size_t n = 0;
+	char **list;
+
+	config_strings_free(*dst);
+	if (cJSON_IsString(item)) {
+		list = xcalloc(2, sizeof(*list));
+		list[0] = xstrdup(item->valuestring);
+	} else {
+		list = xcalloc((size_t)cJSON_GetArraySize(item) + 1,
+		    sizeof(*list));
+		cJSON_ArrayForEach(elem, item)
+			list[n++] = xstrdup(elem->valuestring);
+	}
+	*dst = list;
+}
+
 /* The JSON type check every key gets before its validator. */
 static int
 config_check_type(struct config_ctx *ctx, const struct config_key *k,
@@ -315,6 +398,10 @@ config_check_type(struct config_ctx *ctx, const struct config_key *k,
 		want = "an array";
 		good = cJSON_IsArray(item);
 		break;
+	case CONFIG_KEY_STRINGS:
+		return config_check_strings(ctx, item);
+	case CONFIG_KEY_JSON:
+		return 0;
 	default:
 		abort();
 	}
@@ -398,6 +485,15 @@ config_apply_key(struct config_ctx *ctx, const struct config_key *k,
 		break;
 	case CONFIG_KEY_ARRAY:
 		config_walk_array(ctx, k, item, obj);
+		break;
+	case CONFIG_KEY_STRINGS:
+		config_store_strings(item, dst);
+		break;
+	case CONFIG_KEY_JSON:
+		free(*sp);
+		*sp = cJSON_PrintUnformatted(item);
+		if (*sp == NULL)
+			abort(); /* cJSON fails only when out of memory */
 		break;
 	}
 }

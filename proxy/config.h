@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct tlsctx;
+struct filter_chain;
 
 enum config_tls {
 	CONFIG_TLS_NONE,
@@ -23,6 +24,52 @@ enum config_tls {
 enum config_log_type {
 	CONFIG_LOG_JSON,    /* JSON-lines events to a file or stdout */
 	CONFIG_LOG_CONSOLE, /* live human-readable trace */
+};
+
+enum config_filter_type {
+	CONFIG_FILTER_REGEX,  /* built-in PCRE2 rules (filters/filter_regex.c) */
+	CONFIG_FILTER_PLUGIN, /* a shared object (filters/xmppgate/plugin.h) */
+};
+
+/* What a regex rule does with a stanza it matches. */
+enum config_action {
+	CONFIG_ACTION_LOG,     /* record the match; the stanza passes */
+	CONFIG_ACTION_REWRITE, /* substitute the matched text everywhere */
+	CONFIG_ACTION_DROP,    /* forward nothing */
+	CONFIG_ACTION_BOUNCE,  /* drop, answer the sender with an error */
+	CONFIG_ACTION_CLOSE,   /* end the session with policy-violation */
+};
+
+/* Directions a filter applies to: a bit set. */
+#define CONFIG_DIR_C2S 0x1
+#define CONFIG_DIR_S2C 0x2
+
+/* A regex rule's conditions; every list is NULL-terminated, owned, and NULL
+ * when the key is absent (no condition). */
+struct config_filter_match {
+	char **stanza;	    /* "message", "presence", "iq" */
+	char **type;	    /* stanza types, "normal"/"available" included */
+	char **from;	    /* JID patterns */
+	char **to;
+	char **session_jid;
+	char **has;	    /* "ns" or "{ns}name" */
+	char **attributes;  /* extra attribute names whose values are text */
+	char *text;	    /* owned or NULL: the PCRE2 pattern */
+};
+
+struct config_filter {
+	char *name; /* owned; unique; "filters[N]" when not given */
+	enum config_filter_type type;
+	unsigned dirs; /* CONFIG_DIR_* */
+	bool dry_run;
+	/* regex */
+	enum config_action action;
+	struct config_filter_match match;
+	char *replace; /* owned or NULL: rewrite only */
+	char *reason;  /* owned or NULL: text of bounce and close errors */
+	/* plugin */
+	char *path;	     /* owned or NULL */
+	char *plugin_config; /* owned: JSON text of "config", or NULL */
 };
 
 struct config_listen {
@@ -66,13 +113,25 @@ struct config {
 		unsigned connect_timeout_s;
 		unsigned handshake_timeout_s;
 		unsigned idle_timeout_s;
+		unsigned regex_match_limit; /* PCRE2 match limit per pattern */
+		unsigned regex_depth_limit; /* PCRE2 backtracking depth */
 	} limits;
+	struct config_filter *filters; /* owned array, chain order */
+	size_t nfilters;
+	bool dry_run; /* every filter only records what it would do */
+	/* Built by config_filters_load() from filters; owned. */
+	struct filter_chain *chain;
 	struct config_log *logs; /* owned array */
 	size_t nlogs;
 };
 
 #define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
 #define CONFIG_MIN_STANZA_BYTES 10000 /* RFC 6120 13.12 floor */
+/* PCRE2's own defaults are 10 million steps and a depth of 10 million: far
+ * more than any sane rule needs on one stanza, and seconds of CPU for a
+ * hostile one. */
+#define CONFIG_DEFAULT_REGEX_MATCH_LIMIT 1000000
+#define CONFIG_DEFAULT_REGEX_DEPTH_LIMIT 10000
 
 /* A config holding only defaults (no listener, no upstream). */
 struct config *config_new(void);
@@ -105,6 +164,13 @@ int config_check(const struct config *, char **err)
  */
 int config_tls_load(struct config *, char **err)
     __attribute__((warn_unused_result));
+/*
+ * Builds the filter chain from filters[] (compiles the patterns, loads the
+ * plugins: config_filters.c). Errors name the JSON path
+ * ("filters[1].path: ./x.so: cannot open shared object file").
+ */
+int config_filters_load(struct config *, char **err)
+    __attribute__((warn_unused_result));
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);
 
@@ -113,5 +179,6 @@ void config_unref(struct config *); /* NULL is a no-op */
 
 const char *config_tls_str(enum config_tls);
 const char *config_log_type_str(enum config_log_type);
+const char *config_action_str(enum config_action);
 
 #endif

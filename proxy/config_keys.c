@@ -4,8 +4,9 @@
  * upstream, tls, limits, logs[]) and the validators for single keys and for
  * rules across keys. The walking, type checking and error paths are in
  * config.c; this file holds no control flow over the JSON tree, so adding a
- * key is adding a row. TLS modes other than "none", filters and recordings
- * are parsed but refused here until their issues land.
+ * key is adding a row. Filter entries have their own table
+ * (config_filters.c); recordings are parsed but refused here until their
+ * issue lands.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 
 #include "addr.h"
 #include "config_keys.h"
+#include "xmalloc.h"
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -26,6 +28,7 @@
 #define MAX_SESSIONS 1000000
 #define MAX_NEGOTIATION_TIMEOUT_S 3600 /* an hour to connect or negotiate */
 #define MAX_IDLE_TIMEOUT_S 604800      /* a week without a byte */
+#define MAX_REGEX_LIMIT 100000000      /* PCRE2's own default, tenfold */
 
 /* Longest host name (RFC 1035) plus NUL, enough for any IPv6 literal too. */
 #define HOST_MAX 256
@@ -176,20 +179,6 @@ apply_log_type(struct config_ctx *ctx, const cJSON *item, void *dst)
 	return 0;
 }
 
-/* Filter types do not exist yet: only the empty list is a valid chain. */
-static int
-apply_filters(struct config_ctx *ctx, const cJSON *item, void *dst)
-{
-	size_t i, n = (size_t)cJSON_GetArraySize(item), mark;
-
-	for (i = 0; i < n; i++) {
-		mark = config_path_push_index(ctx, i);
-		config_error(ctx, "filter types arrive with issue 4");
-		config_path_pop(ctx, mark);
-	}
-	return n ? -1 : 0;
-}
-
 static int
 apply_min_version(struct config_ctx *ctx, const cJSON *item, void *dst)
 {
@@ -290,6 +279,31 @@ check_log(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	}
 }
 
+/* Filters without a name are called by their place; names are unique, as
+ * events and counters go by them. */
+static void
+check_filter_names(struct config_ctx *ctx, struct config *cfg)
+{
+	size_t i, j, mark;
+
+	for (i = 0; i < cfg->nfilters; i++)
+		if (cfg->filters[i].name == NULL)
+			cfg->filters[i].name = xasprintf("filters[%zu]", i);
+	for (j = 1; j < cfg->nfilters; j++) {
+		for (i = 0; i < j; i++) {
+			if (strcmp(cfg->filters[i].name,
+			    cfg->filters[j].name) != 0)
+				continue;
+			mark = config_path_push_key(ctx, "filters");
+			config_path_push_index(ctx, j);
+			config_path_push_key(ctx, "name");
+			config_error(ctx, "same name as filters[%zu]", i);
+			config_path_pop(ctx, mark);
+			break;
+		}
+	}
+}
+
 /* Two listeners on one address could never both bind: say so now. */
 static void
 check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
@@ -298,6 +312,7 @@ check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	size_t i, j, mark;
 
 	(void)seen;
+	check_filter_names(ctx, cfg);
 	for (i = 0; i < cfg->nlisten; i++) {
 		mark = config_path_push_key(ctx, "listen");
 		config_path_push_index(ctx, i);
@@ -425,6 +440,12 @@ static const struct config_key limits_keys[] = {
 	{.name = "idle_timeout_s", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, idle_timeout_s), .min = 1,
 	    .max = MAX_IDLE_TIMEOUT_S},
+	{.name = "regex_match_limit", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, regex_match_limit), .min = 1000,
+	    .max = MAX_REGEX_LIMIT},
+	{.name = "regex_depth_limit", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, regex_depth_limit), .min = 100,
+	    .max = MAX_REGEX_LIMIT},
 };
 static const struct config_table limits_table = {
 	.keys = limits_keys,
@@ -458,7 +479,10 @@ static const struct config_key root_keys[] = {
 	    .offset = ROOT(tls)},
 	{.name = "limits", .type = CONFIG_KEY_OBJECT, .sub = &limits_table,
 	    .offset = ROOT(limits)},
-	{.name = "filters", .type = CONFIG_KEY_ARRAY, .apply = apply_filters},
+	{.name = "filters", .type = CONFIG_KEY_ARRAY,
+	    .sub = &config_filter_table, .offset = ROOT(filters),
+	    .count_offset = ROOT(nfilters), .max = CONFIG_MAX_FILTERS},
+	{.name = "dry_run", .type = CONFIG_KEY_BOOL, .offset = ROOT(dry_run)},
 	{.name = "logs", .type = CONFIG_KEY_ARRAY, .sub = &log_table,
 	    .offset = ROOT(logs), .count_offset = ROOT(nlogs),
 	    .max = CONFIG_MAX_LOGS},

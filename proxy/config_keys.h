@@ -23,6 +23,7 @@
 /* Far more than any deployment needs, and it keeps the checks cheap. */
 #define CONFIG_MAX_LISTEN 256
 #define CONFIG_MAX_LOGS 64
+#define CONFIG_MAX_FILTERS 4096
 
 /* The state of one validation: where in the JSON we are, what went wrong. */
 struct config_ctx {
@@ -41,6 +42,9 @@ enum config_key_type {
 	CONFIG_KEY_SIZE,	    /* size_t at offset, in [min, max] */
 	CONFIG_KEY_OBJECT,	    /* walked with sub, base at offset */
 	CONFIG_KEY_ARRAY,	    /* array of sub objects at offset/count */
+	CONFIG_KEY_STRINGS,	    /* a string or an array of strings: a
+				     * NULL-terminated char ** at offset */
+	CONFIG_KEY_JSON,	    /* any value, kept as its JSON text */
 };
 
 struct config_table;
@@ -77,6 +81,8 @@ struct config_table {
 };
 
 extern const struct config_table config_root_table;
+/* One element of filters[] (config_filters.c). */
+extern const struct config_table config_filter_table;
 
 /* Records "path: reason" for the current path. Always returns -1. */
 int config_error(struct config_ctx *, const char *fmt, ...)
@@ -111,5 +117,10 @@ int config_same_listen_address(const char *, const char *);
 /* Defaults of one listener / one log, shared by the file and -l. */
 void config_listen_init(void *listen);
 void config_log_init(void *log);
+void config_filter_init(void *filter);
+/* Frees what one filter entry owns (not the entry). */
+void config_filter_fini(struct config_filter *);
+/* Frees a CONFIG_KEY_STRINGS list; NULL is a no-op. */
+void config_strings_free(char **);
 
 #endif

@@ -80,7 +80,8 @@ main_load(const char *path, char **err)
 	if (main_overrides.upstream != NULL &&
 	    config_set_upstream(cfg, main_overrides.upstream, err) == -1)
 		goto fail;
-	if (config_check(cfg, err) == -1 || config_tls_load(cfg, err) == -1)
+	if (config_check(cfg, err) == -1 || config_tls_load(cfg, err) == -1 ||
+	    config_filters_load(cfg, err) == -1)
 		goto fail;
 	return cfg;
 fail:

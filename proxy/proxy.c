@@ -5,7 +5,8 @@
  * config on SIGHUP (built whole first, swapped in only when valid; running
  * sessions keep the config they started with) and shuts down in order on
  * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
- * flush (bounded), exit.
+ * flush (bounded), exit; SIGUSR1 writes the sessions and the filters'
+ * counters to the operator log.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,10 +23,12 @@
 
 #include "addr.h"
 #include "events.h"
+#include "filter.h"
 #include "listener.h"
 #include "log.h"
 #include "proxy.h"
 #include "session.h"
+#include "smack.h"
 #include "xmalloc.h"
 
 #define PROXY_SHUTDOWN_GRACE_S 8
@@ -40,6 +43,10 @@ struct proxy {
 	struct event_base *base; /* owned */
 	struct evdns_base *dns;	 /* owned, may be NULL */
 	struct config *cfg;	 /* reference: the config new sessions get */
+	/* borrowed from cfg: the chain every session's next stanza runs
+	 * through, running sessions included */
+	struct filter_chain *chain;
+	struct smack_table *smtab; /* owned: parked stream management */
 	char *config_path;	 /* owned or NULL */
 	bool trace;
 	struct events *events;	     /* owned; sessions see it through env */
@@ -51,7 +58,7 @@ struct proxy {
 	uint64_t next_id;
 	uint32_t run_id;
 	bool stopping;
-	struct event *sig_int, *sig_term, *sig_hup; /* owned */
+	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1; /* owned */
 	struct event *grace;			      /* owned */
 	proxy_reload_fn reload;
 };
@@ -105,7 +112,7 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 {
 	struct proxy *p = arg;
 	struct bufferevent *bev;
-	struct session_env env;
+	struct session_env env = { 0 };
 	struct proxy_slot *slot;
 	char client[INET6_ADDRSTRLEN + 8], id[32];
 	int one = 1;
@@ -139,6 +146,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	env.base = p->base;
 	env.dns = p->dns;
 	env.events = &p->events;
+	env.chain = &p->chain;
+	env.smtab = p->smtab;
 	env.on_close = proxy_session_closed;
 	env.on_free = proxy_session_freed;
 	env.arg = slot;
@@ -171,10 +180,12 @@ proxy_reload(struct proxy *p)
 	}
 	events_free(p->events);
 	p->events = ev;
+	filter_chain_inherit(cfg->chain, p->chain);
 	config_unref(p->cfg);
 	p->cfg = cfg;
-	log_info("reload: config %s loaded (listeners unchanged until restart)",
-	    p->config_path);
+	p->chain = cfg->chain;
+	log_info("reload: config %s loaded, %zu filters (listeners unchanged "
+		 "until restart)", p->config_path, filter_chain_size(p->chain));
 }
 
 static void
@@ -212,6 +223,16 @@ proxy_shutdown(struct proxy *p)
 	evtimer_add(p->grace, &tv);
 }
 
+/* SIGUSR1: what is running and what the filters did, in the log. */
+static void
+proxy_report(struct proxy *p)
+{
+	log_info("report: sessions=%zu active=%zu accepted=%llu "
+		 "stopping=%d", p->nsessions, p->nactive,
+	    (unsigned long long)p->next_id, p->stopping);
+	filter_chain_log_counters(p->chain);
+}
+
 static void
 proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -219,6 +240,8 @@ proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP)
 		proxy_reload(p);
+	else if (sig == SIGUSR1)
+		proxy_report(p);
 	else
 		proxy_shutdown(p);
 }
@@ -252,6 +275,8 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 		fatalx("event_base_new failed");
 	p->dns = proxy_dns(p->base);
 	p->cfg = config_ref(cfg);
+	p->chain = cfg->chain;
+	p->smtab = smack_table_new();
 	p->config_path = config_path ? xstrdup(config_path) : NULL;
 	p->trace = trace;
 	if ((p->events = events_new(cfg, trace, p->base, err)) == NULL) {
@@ -271,9 +296,11 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	p->sig_int = evsignal_new(p->base, SIGINT, proxy_signal_cb, p);
 	p->sig_term = evsignal_new(p->base, SIGTERM, proxy_signal_cb, p);
 	p->sig_hup = evsignal_new(p->base, SIGHUP, proxy_signal_cb, p);
+	p->sig_usr1 = evsignal_new(p->base, SIGUSR1, proxy_signal_cb, p);
 	evsignal_add(p->sig_int, NULL);
 	evsignal_add(p->sig_term, NULL);
 	evsignal_add(p->sig_hup, NULL);
+	evsignal_add(p->sig_usr1, NULL);
 	return p;
 }
 
@@ -307,6 +334,7 @@ proxy_free(struct proxy *p)
 		event_free(p->sig_int);
 		event_free(p->sig_term);
 		event_free(p->sig_hup);
+		event_free(p->sig_usr1);
 	}
 	if (p->grace != NULL)
 		event_free(p->grace);
@@ -316,6 +344,7 @@ proxy_free(struct proxy *p)
 	if (p->dns != NULL)
 		evdns_base_free(p->dns, 0);
 	config_unref(p->cfg);
+	smack_table_free(p->smtab);
 	free(p->config_path);
 	if (p->base != NULL)
 		event_base_free(p->base);

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The element path: what happens to each thing the parser reports on a leg.
- * Stream headers and elements are observed (nego), rewritten where the proxy
- * must (stream features), recorded as events, and forwarded to the other leg
- * as their original bytes unless changed. Restart points (SASL1 success)
- * reset both parsers at the exact byte. Nothing unparsed is ever forwarded.
+ * Stream headers and elements are observed (nego), stanzas go through the
+ * filter chain (relay_policy.c), nonzas are rewritten where the proxy must
+ * (stream features, stream management counts), everything is recorded as
+ * events and forwarded to the other leg as its original bytes unless
+ * changed. Restart points (SASL1 success) reset both parsers at the exact
+ * byte. Nothing unparsed is ever forwarded.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "filter.h"
 #include "log.h"
@@ -79,14 +82,39 @@ relay_is_stanza(const struct xnode *el)
 		strcmp(el->name, "presence") == 0 || strcmp(el->name, "iq") == 0);
 }
 
-static void
+/* The rules that matched, as the stanza event lists them. */
+static cJSON *
+relay_rules_json(const struct filter_result *res)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	const struct filter_hit *h;
+	size_t i;
+
+	for (i = 0; res != NULL && i < res->nhits && i < FILTER_MAX_HITS;
+	    i++) {
+		h = &res->hits[i];
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", filter_name(h->filter));
+		cJSON_AddStringToObject(o, "action", h->action);
+		if (h->where != NULL)
+			cJSON_AddStringToObject(o, "where", h->where);
+		if (h->dry_run)
+			cJSON_AddTrueToObject(o, "dry_run");
+		if (h->limit)
+			cJSON_AddTrueToObject(o, "limit");
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+void
 relay_emit_element(struct conn *c, const struct xnode *el, const char *xml,
-    size_t len, enum filter_verdict verdict)
+    size_t len, const struct relay_note *note)
 {
 	struct session *s = c->session;
 	struct event_xml x = { .xml = xml, .len = len, .tree = el };
 	struct xnode *red = NULL;
-	struct buf rb;
+	struct buf rb, ob;
 	char idbuf[3072];
 	const char *jid;
 	cJSON *ev;
@@ -94,10 +122,20 @@ relay_emit_element(struct conn *c, const struct xnode *el, const char *xml,
 	if (!events_active(session_events(s)))
 		return;
 	buf_init(&rb);
+	buf_init(&ob);
 	if ((red = redact_copy(el)) != NULL) {
 		xnode_serialize(red, XMLSTREAM_NS_CLIENT, &rb);
 		x.redacted = rb.data;
 		x.redacted_tree = red;
+	}
+	if (note->orig != NULL) {
+		x.original = note->orig;
+		x.original_len = note->orig_len;
+		if (note->orig_redacted != NULL) {
+			xnode_serialize(note->orig_redacted,
+			    XMLSTREAM_NS_CLIENT, &ob);
+			x.original_redacted = ob.data;
+		}
 	}
 	ev = events_begin("stanza", s->id);
 	cJSON_AddStringToObject(ev, "dir", c->dir);
@@ -112,11 +150,15 @@ relay_emit_element(struct conn *c, const struct xnode *el, const char *xml,
 		cJSON_AddStringToObject(ev, "jid", jid);
 	else
 		cJSON_AddNullToObject(ev, "jid");
-	cJSON_AddStringToObject(ev, "verdict", filter_verdict_str(verdict));
-	cJSON_AddItemToObject(ev, "rules", cJSON_CreateArray());
+	cJSON_AddStringToObject(ev, "verdict",
+	    filter_verdict_str(note->verdict));
+	cJSON_AddItemToObject(ev, "rules", relay_rules_json(note->res));
+	if (note->injected)
+		cJSON_AddStringToObject(ev, "by", "proxy");
 	events_emit(session_events(s), ev, &x);
 	xnode_free(red);
 	buf_fini(&rb);
+	buf_fini(&ob);
 }
 
 static void
@@ -384,20 +426,32 @@ relay_warn_required_tls(struct session *s, const struct xnode *el)
 	    s->id);
 }
 
-/* Rewrites what the client must not see; true with el serialized in out. */
+/*
+ * Rewrites a nonza where the proxy must: stream management h values on
+ * both directions (the proxy may have dropped or injected stanzas), and
+ * what the client must not see in the server's. True with el serialized
+ * in out.
+ */
 static bool
-relay_rewrite_s2c(struct session *s, struct xnode *el, struct buf *out)
+relay_rewrite_nonza(struct conn *c, struct xnode *el, struct buf *out)
 {
+	struct session *s = c->session;
 	struct nego_policy pol = {
 		.strip_starttls = s->client_tls != CONFIG_TLS_PASSTHROUGH,
 		.offer_starttls = s->client_pre_tls && !s->nego.authenticated,
 		.max_bytes = s->cfg->limits.max_stanza_bytes,
 		.idle_s = s->cfg->limits.idle_timeout_s,
 	};
+	bool changed;
 
-	if (pol.strip_starttls)
-		relay_warn_required_tls(s, el);
-	if (!nego_rewrite_s2c(el, &pol))
+	changed = smack_nonza(s->sm, s->env.smtab,
+	    c->side == CONN_CLIENT ? SMACK_C2S : SMACK_S2C, el, time(NULL));
+	if (c->side == CONN_UPSTREAM) {
+		if (pol.strip_starttls)
+			relay_warn_required_tls(s, el);
+		changed |= nego_rewrite_s2c(el, &pol);
+	}
+	if (!changed)
 		return false;
 	xnode_serialize(el, XMLSTREAM_NS_CLIENT, out);
 	return true;
@@ -408,33 +462,36 @@ relay_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 {
 	struct conn *c = arg;
 	struct session *s = c->session;
-	enum filter_verdict verdict = FILTER_PASS;
+	struct relay_note note = { .verdict = FILTER_PASS };
 	unsigned bits;
 	struct buf out;
 	int rc;
 
-	buf_init(&out);
 	relay_account(c, el);
 	bits = nego_observe(&s->nego, relay_dir(c), el);
-	if (relay_take_starttls(c, el)) {
-		relay_emit_element(c, el, bytes, len, FILTER_DROP);
+	if (relay_take_starttls(c, el) || relay_refuse_starttls(c, el)) {
+		note.verdict = FILTER_DROP;
+		relay_emit_element(c, el, bytes, len, &note);
 		xnode_free(el);
 		return XMLSTREAM_STOP;
 	}
-	if (relay_refuse_starttls(c, el)) {
-		relay_emit_element(c, el, bytes, len, FILTER_DROP);
+	if (relay_is_stanza(el)) {
+		rc = relay_policy(c, el, bytes, len);
+		if (rc == XMLSTREAM_CONTINUE)
+			rc = relay_apply_nego(c, el, bits);
 		xnode_free(el);
-		return XMLSTREAM_STOP;
+		return rc;
 	}
+	buf_init(&out);
 	if (relay_answer_compress(c, el)) {
-		verdict = FILTER_DROP;
+		note.verdict = FILTER_DROP;
 		s->dropped++;
-	} else if (c->side == CONN_UPSTREAM && relay_rewrite_s2c(s, el, &out)) {
+	} else if (relay_rewrite_nonza(c, el, &out)) {
 		bytes = out.data;
 		len = out.len;
 	}
-	relay_emit_element(c, el, bytes, len, verdict);
-	if (verdict == FILTER_PASS)
+	relay_emit_element(c, el, bytes, len, &note);
+	if (note.verdict == FILTER_PASS)
 		conn_write(c->peer, bytes, len);
 	rc = relay_apply_nego(c, el, bits);
 	if (rc == XMLSTREAM_CONTINUE)

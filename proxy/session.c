@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/dns.h>
@@ -63,6 +64,7 @@ session_reason_str(enum session_reason r)
 		[SESSION_REASON_STREAM_ERROR] = "stream-error",
 		[SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
 		[SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
+		[SESSION_REASON_POLICY] = "policy",
 	};
 
 	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
@@ -361,6 +363,10 @@ session_close(struct session *s, enum session_reason reason)
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->reason = reason;
+	/* A dropped connection leaves an XEP-0198 session resumable: keep
+	 * its counts for the session that resumes it. */
+	if (s->env.smtab != NULL)
+		smack_park(s->sm, s->env.smtab, time(NULL));
 	/* A leg that never connected has nothing to flush to. */
 	if (!s->upstream.connected)
 		s->upstream.dead = true;
@@ -417,6 +423,7 @@ session_emit_close(struct session *s, double duration)
 	cJSON_AddNumberToObject(o, "s2c", (double)s->stanzas_s2c);
 	cJSON_AddNumberToObject(ev, "dropped", (double)s->dropped);
 	cJSON_AddNumberToObject(ev, "rewritten", (double)s->rewritten);
+	cJSON_AddItemToObject(ev, "rules", filter_tally_json(&s->tally));
 	events_emit(session_events(s), ev, NULL);
 	events_flush_soon(session_events(s));
 }
@@ -454,6 +461,9 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(s->timer);
 	event_free(s->reaper);
 	nego_fini(&s->nego);
+	muc_fini(&s->muc);
+	smack_free(s->sm);
+	filter_tally_fini(&s->tally);
 	config_unref(s->cfg);
 	free(s->client_addr);
 	free(s->listener_addr);
@@ -554,6 +564,9 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	s->client_tls = listener->tls;
 	s->client_tls_required = listener->tls_required;
 	nego_init(&s->nego);
+	muc_init(&s->muc);
+	s->sm = smack_new();
+	filter_tally_init(&s->tally);
 	event_base_gettimeofday_cached(env->base, &s->started);
 	session_touch(s);
 	if (upstream == NULL)

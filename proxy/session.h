@@ -42,15 +42,24 @@ enum session_reason {
 	SESSION_REASON_STREAM_ERROR,
 	SESSION_REASON_CLIENT_TLS_FAILED,
 	SESSION_REASON_UPSTREAM_TLS_FAILED,
+	SESSION_REASON_POLICY, /* a filter's close verdict */
 };
 
 struct session;
+struct filter_chain;
+struct smack_table;
 
 /* What a session borrows from its owner (the proxy, or a test). */
 struct session_env {
 	struct event_base *base;
 	struct evdns_base *dns;	 /* may be NULL when upstream bevs are given */
 	struct events **events;	 /* borrowed: *events may change on reload */
+	/* borrowed: the filter chain every stanza runs through, *chain may
+	 * change on reload; NULL: the session's config's own chain */
+	struct filter_chain **chain;
+	/* borrowed: stream management states parked for resumption, shared
+	 * by the sessions of one proxy; NULL: none kept */
+	struct smack_table *smtab;
 	/* Called once when the session ends (session.close is written); its
 	 * sockets may linger a few seconds more. */
 	void (*on_close)(void *arg, struct session *);

@@ -9,7 +9,10 @@
 
 #include <sys/time.h>
 
+#include "filter.h"
+#include "muc.h"
 #include "session.h"
+#include "smack.h"
 
 struct session {
 	char id[32];
@@ -41,6 +44,9 @@ struct session {
 	char tls_upstream[24];
 	uint64_t stanzas_c2s, stanzas_s2c;
 	uint64_t dropped, rewritten;
+	struct muc muc;		   /* rooms learned, for bounces */
+	struct smack *sm;	   /* owned: stream management counts */
+	struct filter_tally tally; /* matches per rule, for session.close */
 };
 
 /* session.c */
@@ -95,6 +101,26 @@ void starttls_upstream_begin(struct session *);
 
 /* relay.c */
 extern const struct xmlstream_cbs relay_cbs;
+/* What a stanza event says beyond the element itself. */
+struct relay_note {
+	enum filter_verdict verdict;
+	const struct filter_result *res; /* NULL: no filter looked */
+	const char *orig;		 /* rewrite: the bytes before it */
+	size_t orig_len;
+	const struct xnode *orig_redacted; /* their tree with secrets
+					    * replaced, NULL if none */
+	bool injected;			 /* the proxy's own element */
+};
+/* The stanza event for el as it travels in c's direction (c->dir). */
+void relay_emit_element(struct conn *c, const struct xnode *el,
+    const char *xml, size_t len, const struct relay_note *);
+
+/* relay_policy.c */
+/* The filter chain's verdict for a stanza read on c, applied: forwarded,
+ * rewritten, dropped, bounced or closed. Owns nothing of el. Returns
+ * XMLSTREAM_STOP when the session closed. */
+int relay_policy(struct conn *c, struct xnode *el, const char *bytes,
+    size_t len);
 /* A parse error on c's input: stream errors and close. May close. */
 void relay_parse_error(struct conn *c);
 

@@ -23,6 +23,11 @@ struct event_xml {
 	const char *redacted; /* xml with secrets replaced; NULL: none held */
 	const struct xnode *tree;	   /* parsed element or NULL (headers) */
 	const struct xnode *redacted_tree; /* tree with secrets replaced, or NULL */
+	/* A rewritten element: its bytes before the rewrite (NULL: not
+	 * rewritten), and those bytes with secrets replaced (NULL: none). */
+	const char *original;
+	size_t original_len;
+	const char *original_redacted;
 };
 
 struct sink;

@@ -43,7 +43,7 @@ static void
 sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 {
 	struct sink_json *j = (struct sink_json *)s;
-	char *line, *copy = NULL;
+	char *line, *copy = NULL, *ocopy = NULL;
 
 	/* The xml field references the text instead of copying it again; the
 	 * raw bytes need one copy for their NUL. */
@@ -57,6 +57,16 @@ sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 			    cJSON_CreateStringReference(copy));
 		}
 	}
+	if (x != NULL && x->original != NULL) {
+		if (s->redact && x->original_redacted != NULL)
+			cJSON_AddItemToObject(ev, "original_xml",
+			    cJSON_CreateStringReference(x->original_redacted));
+		else {
+			ocopy = xstrndup(x->original, x->original_len);
+			cJSON_AddItemToObject(ev, "original_xml",
+			    cJSON_CreateStringReference(ocopy));
+		}
+	}
 	line = cJSON_PrintUnformatted(ev);
 	if (line == NULL)
 		fatalx("cJSON_PrintUnformatted failed");
@@ -64,7 +74,9 @@ sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 	fputc('\n', j->fp);
 	free(line);
 	cJSON_DeleteItemFromObject(ev, "xml");
+	cJSON_DeleteItemFromObject(ev, "original_xml");
 	free(copy);
+	free(ocopy);
 }
 
 static int

@@ -216,8 +216,14 @@ bad upstream-typo "upstream.adress: unknown key" \
     "{$L, \"upstream\": {\"adress\": \"127.0.0.1:15222\"}}"
 bad upstream-port "upstream.address: '127.0.0.1': missing port" \
     "{$L, \"upstream\": {\"address\": \"127.0.0.1\"}}"
-bad filters-element "filters[0]: filter types arrive with issue 4" \
+bad filters-element "filters[0].action: required for type 'regex'" \
     "{$L, $U, \"filters\": [{\"type\": \"regex\"}]}"
+bad filters-pattern "filters[0].match.text: missing closing parenthesis at offset 4" \
+    "{$L, $U, \"filters\": [{\"type\": \"regex\", \"action\": \"drop\",
+     \"match\": {\"text\": \"(abc\"}}]}"
+bad filters-plugin-missing "filters[0].path: ./no-such-plugin.so: cannot open" \
+    "{$L, $U, \"filters\": [{\"type\": \"plugin\",
+     \"path\": \"./no-such-plugin.so\"}]}"
 bad logs-record "logs[0].type: 'record' is not supported yet" \
     "{$L, $U, \"logs\": [{\"type\": \"record\", \"dir\": \"/tmp\"}]}"
 bad invalid-json "line 3, column 3: invalid JSON" \

@@ -73,7 +73,7 @@ sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
     const char *more, ...)
 {
 	struct bufferevent *cp[2], *sp[2];
-	struct session_env env;
+	struct session_env env = { 0 };
 	va_list ap;
 	char *members, *err = NULL;
 	int fd;

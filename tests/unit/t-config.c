@@ -387,11 +387,13 @@ test_filters_logs(void)
 	fails("{'filters': {}}", "filters: expected an array, got an object",
 	    "filters must be an array");
 	fails("{'filters': [{'type': 'regex'}]}",
-	    "filters[0]: filter types arrive with issue 4", "a filter");
+	    "filters[0].action: required for type 'regex'\n"
+	    "filters[0].match: required for type 'regex'",
+	    "a regex filter needs an action and a match");
 	fails("{'filters': [1, 2, 3]}",
-	    "filters[0]: filter types arrive with issue 4\n"
-	    "filters[1]: filter types arrive with issue 4\n"
-	    "filters[2]: filter types arrive with issue 4",
+	    "filters[0]: expected an object, got a number\n"
+	    "filters[1]: expected an object, got a number\n"
+	    "filters[2]: expected an object, got a number",
 	    "each filter is named");
 	fails("{'logs': [{'path': '-'}]}",
 	    "logs[0].type: required key is missing", "log without type");
