@@ -89,22 +89,88 @@ host_text(const struct xg_stanza *x, size_t i, const char **what, size_t *len)
 	return x->st->places[i].text;
 }
 
+/* Whether byte i of s (len bytes) starts a character (or ends s). */
+static bool
+host_boundary(const char *s, size_t len, size_t i)
+{
+	return i >= len || ((unsigned char)s[i] & 0xc0) != 0x80;
+}
+
+/*
+ * The spans that turn old into new, so a replacement keeps the markup of
+ * a place split across tags (XHTML-IM): with equal lengths, each run of
+ * differing bytes (widened to whole characters of both texts) is its own
+ * span; otherwise the part between the common prefix and suffix is one.
+ * Returns the number of spans written to v (at most len / 2 + 1).
+ */
+static size_t
+host_diff(const char *old, size_t olen, const char *new, size_t nlen,
+    struct stanza_span *v)
+{
+	size_t i = 0, start, end, n = 0, pre = 0, suf = 0;
+
+	if (olen != nlen) {
+		while (pre < olen && pre < nlen && old[pre] == new[pre])
+			pre++;
+		while (pre > 0 && !(host_boundary(old, olen, pre) &&
+		                      host_boundary(new, nlen, pre)))
+			pre--;
+		while (suf < olen - pre && suf < nlen - pre &&
+		       old[olen - 1 - suf] == new[nlen - 1 - suf])
+			suf++;
+		while (suf > 0 && !(host_boundary(old, olen, olen - suf) &&
+		                      host_boundary(new, nlen, nlen - suf)))
+			suf--;
+		v[0] = (struct stanza_span){
+		    pre, olen - suf, new + pre, nlen - suf - pre};
+		return 1;
+	}
+	while (i < olen) {
+		if (old[i] == new[i]) {
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < olen && old[i] != new[i])
+			i++;
+		end = i;
+		while (start > 0 && !(host_boundary(old, olen, start) &&
+		                        host_boundary(new, nlen, start)))
+			start--;
+		while (!(host_boundary(old, olen, end) &&
+		         host_boundary(new, nlen, end)))
+			end++;
+		i = end;
+		if (n > 0 && v[n - 1].end >= start) {
+			v[n - 1].end = end; /* widening joined two runs */
+			v[n - 1].repl_len = end - v[n - 1].start;
+			continue;
+		}
+		v[n++] =
+		    (struct stanza_span){start, end, new + start, end - start};
+	}
+	return n;
+}
+
 static int
 host_set_text(struct xg_stanza *x, size_t i, const char *text, size_t len)
 {
+	struct stanza_place *p;
 	struct utf8_state u;
-	struct stanza_span span;
+	struct stanza_span *spans;
+	size_t n;
 
 	if (i >= x->st->nplaces || text == NULL)
 		return -1;
 	utf8_init(&u);
 	if (utf8_check(&u, text, len) == -1 || !utf8_complete(&u))
 		return -1;
-	span.start = 0;
-	span.end = x->st->places[i].len;
-	span.repl = text;
-	span.repl_len = len;
-	stanza_replace(x->st, i, &span, 1);
+	p = &x->st->places[i];
+	spans = xcalloc(p->len / 2 + 2, sizeof(*spans));
+	n = host_diff(p->text, p->len, text, len, spans);
+	if (n > 0)
+		stanza_replace(x->st, i, spans, n);
+	free(spans);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 /*
  * The live trace (--trace, the "console" log): one readable view of a session
  * for a developer watching it. A stanza gets a header line (time, session,
- * direction, kind, type, id, from/to, verdict when not pass) and its element
+ * direction, kind, type, id, from/to, verdict and rules when a filter
+ * matched, "from xmppgate" for the proxy's own bounces) and its element
  * pretty-printed and indented beneath; every other event gets one line with
  * its key facts. ANSI colour by direction when asked. It always redacts:
  * whatever the caller hands over, no secret reaches the terminal. Control
@@ -35,7 +36,7 @@
 
 struct sink_trace {
 	struct sink sink; /* first: the struct sink * handed out points here */
-	FILE *out; /* borrowed */
+	FILE *out;        /* borrowed */
 	bool color;
 };
 
@@ -101,6 +102,30 @@ add_value(struct buf *b, const cJSON *v)
 	if (s != NULL)
 		add_safe(b, s, strlen(s));
 	cJSON_free(s);
+}
+
+/* Appends " rules=name:action[:dry_run][:limit],..." for a stanza's hits. */
+static void
+add_rules(struct buf *b, const cJSON *rules)
+{
+	const cJSON *r;
+	const char *v;
+	int i = 0;
+
+	cJSON_ArrayForEach(r, rules)
+	{
+		buf_adds(b, i++ ? "," : " rules=");
+		if ((v = str(r, "name")) != NULL)
+			add_safe(b, v, strlen(v));
+		if ((v = str(r, "action")) != NULL) {
+			buf_addc(b, ':');
+			add_safe(b, v, strlen(v));
+		}
+		if (cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run")))
+			buf_adds(b, ":dry_run");
+		if (cJSON_IsTrue(cJSON_GetObjectItem(r, "limit")))
+			buf_adds(b, ":limit");
+	}
 }
 
 /* Appends " key=value" when ev has key (and it is not an empty string). */
@@ -202,13 +227,15 @@ trace_stanza(struct sink_trace *t, struct buf *b, const cJSON *ev,
 	if (cJSON_IsNumber(bytes))
 		buf_addf(b, "%s %.0fB%s", col(t, C_DIM), bytes->valuedouble,
 		    col(t, C_RESET));
-	if (verdict != NULL && strcmp(verdict, "pass") != 0) {
+	if (str(ev, "by") != NULL)
+		buf_addf(
+		    b, " %s(from xmppgate)%s", col(t, C_BOLD), col(t, C_RESET));
+	if ((verdict != NULL && strcmp(verdict, "pass") != 0) ||
+	    cJSON_GetArraySize(rules) > 0) {
 		buf_addf(b, " %s%sverdict=", col(t, C_BOLD), col(t, C_RED));
-		add_safe(b, verdict, strlen(verdict));
-		if (cJSON_GetArraySize(rules) > 0) {
-			buf_adds(b, " rules=");
-			add_value(b, rules);
-		}
+		add_safe(b, verdict ? verdict : "?",
+		    strlen(verdict ? verdict : "?"));
+		add_rules(b, rules);
 		buf_adds(b, col(t, C_RESET));
 	}
 	buf_addc(b, '\n');
@@ -249,23 +276,20 @@ struct trace_fmt {
 };
 
 static const struct trace_fmt trace_fmts[] = {
-	{ "session.open", "session open",
-	    { "=client", ">upstream", "listener" } },
-	{ "stream.open", "stream open",
-	    { "to", "from", "id", "version", "lang" } },
-	{ "auth", "auth",
-	    { "=mechanism", "=outcome", "authcid", "condition", "sasl" } },
-	{ "bind", "bind", { "=jid" } },
-	{ "stream.error", "stream error", { "condition", "by", "text" } },
-	{ "stream.close", "stream close", { NULL } },
-	{ "session.close", "session close",
-	    { "reason", "@duration", "@counts", "jid", "dropped",
-	        "rewritten", "detail" } },
-	{ "tls", "tls",
-	    { "=leg", "=mode", "=version", "cipher", "sni", "verified",
-	        "inspected" } },
-	{ "channel-binding", "channel binding",
-	    { "=mechanism", "gs2", "reason" } },
+    {"session.open", "session open", {"=client", ">upstream", "listener"}},
+    {"stream.open", "stream open", {"to", "from", "id", "version", "lang"}},
+    {"auth", "auth",
+        {"=mechanism", "=outcome", "authcid", "condition", "sasl"}},
+    {"bind", "bind", {"=jid"}},
+    {"stream.error", "stream error", {"condition", "by", "text"}},
+    {"stream.close", "stream close", {NULL}},
+    {"session.close", "session close",
+        {"reason", "@duration", "@counts", "jid", "dropped", "rewritten",
+            "detail"}},
+    {"tls", "tls",
+        {"=leg", "=mode", "=version", "cipher", "sni", "verified",
+            "inspected"}},
+    {"channel-binding", "channel binding", {"=mechanism", "gs2", "reason"}},
 };
 
 /* " c2s 12345B/6 stanzas" from the dir members of bytes and stanzas. */
@@ -313,7 +337,8 @@ add_all(struct buf *b, const cJSON *ev)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach (it, ev) {
+	cJSON_ArrayForEach(it, ev)
+	{
 		if (it->string == NULL || strcmp(it->string, "ts") == 0 ||
 		    strcmp(it->string, "event") == 0 ||
 		    strcmp(it->string, "session") == 0 ||
@@ -331,8 +356,8 @@ trace_line(
 	const struct trace_fmt *f = NULL;
 	const char *dc, *outcome = str(ev, "outcome");
 	bool bad = strcmp(event, "stream.error") == 0 ||
-	    strcmp(event, "channel-binding") == 0 ||
-	    (outcome != NULL && strcmp(outcome, "success") != 0);
+	           strcmp(event, "channel-binding") == 0 ||
+	           (outcome != NULL && strcmp(outcome, "success") != 0);
 	size_t i;
 
 	for (i = 0; i < NELEM(trace_fmts); i++)
@@ -391,10 +416,10 @@ trace_free(struct sink *s)
 }
 
 static const struct sink_ops trace_ops = {
-	.emit = trace_emit,
-	.reopen = trace_reopen,
-	.flush = trace_flush,
-	.free = trace_free,
+    .emit = trace_emit,
+    .reopen = trace_reopen,
+    .flush = trace_flush,
+    .free = trace_free,
 };
 
 struct sink *

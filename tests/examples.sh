@@ -6,7 +6,8 @@
 # that names the JSON path.
 #
 # The TLS examples name examples/certs/..., relative to the directory
-# xmppgate starts in, and `-n` loads those files. The source tree may be
+# xmppgate starts in, and `-n` loads those files (xmppgate.json also names
+# the example plugin, which is copied from the build tree). The source tree may be
 # read-only (make distcheck) and must stay clean, so examples/make-certs.sh
 # writes them under a temporary directory and everything runs from there:
 # the examples are checked exactly as shipped, no path rewritten.
@@ -154,8 +155,19 @@ if [ "$have_certs" = yes ]; then
 	fi
 fi
 
+# The example plugin, built by make check, where the examples name it.
+mkdir -p examples/plugins
+if cp "${XG_TOP_BUILDDIR:-.}/examples/plugins/caps-guard.so" \
+    examples/plugins/ 2>"$tmp/err"; then
+	ok "the example plugin is built"
+else
+	not_ok "the example plugin is built"
+	show
+fi
+
 # The shipped examples, each as a user would check it: from the directory
-# that holds examples/certs, the file as shipped, no warning.
+# that holds examples/certs and examples/plugins, the file as shipped, no
+# warning.
 count=0
 for f in "$XG_TOP_SRCDIR"/examples/*.json; do
 	[ -e "$f" ] || continue

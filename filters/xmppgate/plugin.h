@@ -81,8 +81,10 @@ struct xg_host {
 	const char *(*text)(
 	    const struct xg_stanza *, size_t i, const char **what, size_t *len);
 	/* Replaces the whole text of place i (UTF-8; characters XML forbids
-	 * are dropped). Returns 0, or -1 for a bad index or invalid UTF-8. A
-	 * filter that calls it returns XG_REWRITE. */
+	 * are dropped). Only the runs that differ are replaced, so markup
+	 * inside the place (XHTML-IM tags) stays where it can. Returns 0, or
+	 * -1 for a bad index or invalid UTF-8. A filter that calls it
+	 * returns XG_REWRITE. */
 	int (*set_text)(
 	    struct xg_stanza *, size_t i, const char *text, size_t len);
 	/* Whether any element of the stanza is in namespace ns (and, unless
