@@ -17,64 +17,15 @@
 #include "smack_int.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "testxml.h"
 #include "xmlstream.h"
 
-#define HDR                                                                    \
-	"<stream:stream xmlns='jabber:client' "                                \
-	"xmlns:stream='http://etherx.jabber.org/streams' to='example.org' "    \
-	"version='1.0'>"
 #define SM "urn:xmpp:sm:3"
 #define SASL2 "urn:xmpp:sasl:2"
 #define BIND2 "urn:xmpp:bind:0"
 
 static struct smack_table *tbl;
 static time_t now = 1700000000;
-static struct xnode *parsed;
-
-static int
-t_open(void *arg, const struct xnode *root, const char *b, size_t n)
-{
-	return XMLSTREAM_CONTINUE;
-}
-
-static int
-t_element(void *arg, struct xnode *el, const char *b, size_t n)
-{
-	xnode_free(parsed);
-	parsed = el;
-	return XMLSTREAM_CONTINUE;
-}
-
-static const struct xmlstream_cbs t_cbs = {
-    .on_open = t_open, .on_element = t_element};
-
-/* Parses one depth-1 element; the caller owns it. */
-static struct xnode *
-el(const char *xml)
-{
-	struct xmlstream *xs = xmlstream_new(&t_cbs, NULL, 65536);
-	size_t consumed;
-	struct xnode *e;
-
-	parsed = NULL;
-	if (xmlstream_feed(xs, HDR, strlen(HDR), &consumed) != 0 ||
-	    xmlstream_feed(xs, xml, strlen(xml), &consumed) != 0)
-		diag("parse failed: %s", xmlstream_error_detail(xs));
-	xmlstream_free(xs);
-	e = parsed;
-	parsed = NULL;
-	return e;
-}
-
-static char *
-ser(const struct xnode *n)
-{
-	struct buf b;
-
-	buf_init(&b);
-	xnode_serialize(n, "jabber:client", &b);
-	return buf_release(&b);
-}
 
 /* The first `h` in the tree, depth first. */
 static const char *
@@ -101,7 +52,7 @@ static char last_h[32];   /* the first h after it, "" if none */
 static const char *
 relay(struct smack *s, enum smack_dir d, const char *xml)
 {
-	struct xnode *e = el(xml);
+	struct xnode *e = testxml_parse(xml);
 	const char *h;
 	char *before, *after;
 
@@ -109,9 +60,9 @@ relay(struct smack *s, enum smack_dir d, const char *xml)
 		last_h[0] = '\0';
 		return last_h;
 	}
-	before = ser(e);
+	before = testxml_serialize(e);
 	last_changed = smack_nonza(s, tbl, d, e, now);
-	after = ser(e);
+	after = testxml_serialize(e);
 	last_same = strcmp(before, after) == 0;
 	h = first_h(e);
 	snprintf(last_h, sizeof(last_h), "%s", h != NULL ? h : "");

@@ -17,12 +17,10 @@
 #include "../tap.h"
 #include "buf.h"
 #include "stanza.h"
+#include "testxml.h"
 #include "xmlstream.h"
 #include "xnode.h"
 
-#define C_HDR                                                                  \
-	"<stream:stream to='example.org' xmlns='jabber:client' "               \
-	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 #define NS_XHTML_IM "http://jabber.org/protocol/xhtml-im"
 #define NS_XHTML "http://www.w3.org/1999/xhtml"
 #define XHTML_OPEN "<html xmlns='" NS_XHTML_IM "'><body xmlns='" NS_XHTML "'>"
@@ -30,47 +28,6 @@
 #define FWD "urn:xmpp:forward:0"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static int
-catch_el(void *arg, struct xnode *el, const char *bytes, size_t len)
-{
-	struct xnode **out = arg;
-
-	(void)bytes;
-	(void)len;
-	xnode_free(*out);
-	*out = el;
-	return XMLSTREAM_CONTINUE;
-}
-
-/* Parses one element inside a client stream; NULL (and a diag) on error. */
-static struct xnode *
-parse(const char *xml)
-{
-	static const struct xmlstream_cbs cbs = {NULL, catch_el, NULL, NULL};
-	struct xnode *el = NULL;
-	struct xmlstream *xs = xmlstream_new(&cbs, &el, 1 << 16);
-	size_t used;
-
-	if (xmlstream_feed(xs, C_HDR, strlen(C_HDR), &used) != 0 ||
-	    xmlstream_feed(xs, xml, strlen(xml), &used) != 0) {
-		diag("parse: %s", xmlstream_error_detail(xs));
-		xnode_free(el);
-		el = NULL;
-	}
-	xmlstream_free(xs);
-	return el;
-}
-
-static char *
-ser(const struct xnode *n)
-{
-	struct buf b;
-
-	buf_init(&b);
-	xnode_serialize(n, "jabber:client", &b);
-	return buf_release(&b);
-}
 
 /* The place list as "what|lang|nested|text" joined by ";". */
 static char *
@@ -242,7 +199,7 @@ test_places(void)
 
 	for (i = 0; i < NELEM(place_cases); i++) {
 		const struct place_case *c = &place_cases[i];
-		struct xnode *el = parse(c->xml);
+		struct xnode *el = testxml_parse(c->xml);
 		struct stanza st;
 		char *got;
 
@@ -275,7 +232,7 @@ test_deep(void)
 	for (i = 0; i < levels; i++)
 		buf_adds(&b, "</message></forwarded>");
 	buf_adds(&b, "</message>");
-	el = parse(b.data);
+	el = testxml_parse(b.data);
 	buf_fini(&b);
 	if (!ok(el != NULL, "deep: parses"))
 		return;
@@ -290,8 +247,9 @@ test_deep(void)
 static void
 test_attr_field(void)
 {
-	struct xnode *el = parse("<message>" XHTML_OPEN
-	                         "<a href='h'>t</a>" XHTML_CLOSE "</message>");
+	struct xnode *el =
+	    testxml_parse("<message>" XHTML_OPEN "<a href='h'>t</a>" XHTML_CLOSE
+	                  "</message>");
 	struct stanza st;
 
 	stanza_init(&st, el, NULL);
@@ -333,7 +291,7 @@ test_kinds(void)
 
 	for (i = 0; i < NELEM(kind_cases); i++) {
 		const struct kind_case *c = &kind_cases[i];
-		struct xnode *el = parse(c->xml);
+		struct xnode *el = testxml_parse(c->xml);
 		struct stanza st;
 
 		if (!ok(el != NULL, "%s parses", c->xml))
@@ -365,14 +323,16 @@ test_kinds(void)
 static void
 test_has(void)
 {
-	struct xnode *el = parse("<message type='chat'>"
-	                         "<received xmlns='urn:xmpp:carbons:2'>"
-	                         "<forwarded xmlns='" FWD "'>"
-	                         "<message xmlns='jabber:client'><body>b</body>"
-	                         "<active xmlns='http://jabber.org/protocol/"
-	                         "chatstates'/></message></forwarded>"
-	                         "</received></message>");
-	struct xnode *nz = parse("<enable xmlns='urn:xmpp:sm:3' resume='1'/>");
+	struct xnode *el =
+	    testxml_parse("<message type='chat'>"
+	                  "<received xmlns='urn:xmpp:carbons:2'>"
+	                  "<forwarded xmlns='" FWD "'>"
+	                  "<message xmlns='jabber:client'><body>b</body>"
+	                  "<active xmlns='http://jabber.org/protocol/"
+	                  "chatstates'/></message></forwarded>"
+	                  "</received></message>");
+	struct xnode *nz =
+	    testxml_parse("<enable xmlns='urn:xmpp:sm:3' resume='1'/>");
 	struct stanza st, sn;
 
 	stanza_init(&st, el, NULL);
@@ -497,7 +457,7 @@ static void
 check_reparse(const char *name, const char *xml, const struct stanza *st,
     const char *const *extra)
 {
-	struct xnode *again = parse(xml);
+	struct xnode *again = testxml_parse(xml);
 	struct stanza st2;
 	char *a, *b;
 
@@ -521,7 +481,7 @@ test_rewrite(void)
 	for (i = 0; i < NELEM(rw_cases); i++) {
 		const struct rw_case *c = &rw_cases[i];
 		struct stanza_span spans[3];
-		struct xnode *el = parse(c->xml);
+		struct xnode *el = testxml_parse(c->xml);
 		struct stanza st;
 		char *xml;
 
@@ -543,7 +503,7 @@ test_rewrite(void)
 			                        : strlen(c->spans[k].repl);
 		}
 		stanza_replace(&st, c->place, spans, c->nspans);
-		xml = ser(el);
+		xml = testxml_serialize(el);
 		is_str(xml, c->want_xml, "%s: tree", c->name);
 		is_str(st.places[c->place].text, c->want_text,
 		    "%s: cached text", c->name);
@@ -560,9 +520,10 @@ test_rewrite(void)
 static void
 test_rewrite_overlap(void)
 {
-	struct xnode *el = parse("<message to='a@x'><body>a<message><body>"
-	                         "forbidden</body></message>b</body>"
-	                         "<subject>s</subject></message>");
+	struct xnode *el =
+	    testxml_parse("<message to='a@x'><body>a<message><body>"
+	                  "forbidden</body></message>b</body>"
+	                  "<subject>s</subject></message>");
 	struct stanza_span sp = {0, 9, "X", 1};
 	struct stanza st;
 	char *got;
@@ -586,7 +547,7 @@ test_rewrite_overlap(void)
 	is_str(got, "body|-|0|;body|-|1|;subject|-|0|s",
 	    "overlap: and the enclosed one");
 	free(got);
-	got = ser(el);
+	got = testxml_serialize(el);
 	is_str(got,
 	    "<message to='a@x'><body><message><body/></message></body>"
 	    "<subject>s</subject></message>",
@@ -603,8 +564,9 @@ static void
 test_rewrite_header(void)
 {
 	static const char *const extra_to[] = {"to", NULL};
-	struct xnode *el = parse("<message to='forbidden@x'><body>b</body>"
-	                         "</message>");
+	struct xnode *el =
+	    testxml_parse("<message to='forbidden@x'><body>b</body>"
+	                  "</message>");
 	struct stanza_span sp = {0, 9, "ok", 2};
 	struct stanza st;
 
@@ -621,8 +583,8 @@ test_rewrite_header(void)
 static void
 test_contract(void)
 {
-	struct xnode *el = parse("<message><body>verb\xc3\xb6ten</body>"
-	                         "</message>");
+	struct xnode *el = testxml_parse("<message><body>verb\xc3\xb6ten</body>"
+	                                 "</message>");
 	struct stanza_span sp = {5, 6, "x", 1};
 	struct stanza st;
 	int status = 0;

@@ -67,3 +67,13 @@ testxml_parse(const char *xml)
 {
 	return testxml_parse_split(xml, strlen(xml));
 }
+
+char *
+testxml_serialize(const struct xnode *n)
+{
+	struct buf b;
+
+	buf_init(&b);
+	xnode_serialize(n, XMLSTREAM_NS_CLIENT, &b);
+	return buf_release(&b);
+}

@@ -23,5 +23,7 @@
 struct xnode *testxml_parse(const char *xml);
 /* The same, with xml fed in two reads cut after `split` bytes. */
 struct xnode *testxml_parse_split(const char *xml, size_t split);
+/* n serialized as the proxy forwards it (xmalloc'd). */
+char *testxml_serialize(const struct xnode *n);
 
 #endif
