@@ -364,8 +364,11 @@ session_close(struct session *s, enum session_reason reason)
 		return;
 	s->reason = reason;
 	/* A dropped connection leaves an XEP-0198 session resumable: keep
-	 * its counts for the session that resumes it. */
-	if (s->env.smtab != NULL)
+	 * its counts for the session that resumes it. A stream the server
+	 * got </stream:stream> on is over: nothing will resume it. */
+	if (s->env.smtab != NULL && s->upstream.closed_out && !s->upstream.dead)
+		smack_end(s->sm, s->env.smtab, time(NULL));
+	else if (s->env.smtab != NULL)
 		smack_park(s->sm, s->env.smtab, time(NULL));
 	/* A leg that never connected has nothing to flush to. */
 	if (!s->upstream.connected)

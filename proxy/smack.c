@@ -423,3 +423,11 @@ smack_park(struct smack *s, struct smack_table *t, time_t now)
 	}
 	smack_clear(s);
 }
+
+void
+smack_end(struct smack *s, struct smack_table *t, time_t now)
+{
+	if (s->state == SMACK_RESUMING)
+		smack_unadopt(s, t, now);
+	smack_clear(s);
+}

@@ -99,6 +99,13 @@ const char *smack_id(const struct smack *);
  * was, its window still counted from its first parking.
  */
 void smack_park(struct smack *, struct smack_table *, time_t now);
+/*
+ * At the end of a session whose stream the server saw closed with
+ * </stream:stream>: that ends the XEP-0198 session for good (XEP-0198 7),
+ * so an enabled state is forgotten instead of parked. A state taken for a
+ * <resume/> not yet answered still goes back, as smack_park() puts it.
+ */
+void smack_end(struct smack *, struct smack_table *, time_t now);
 
 /* Runs a flow holds (not yet folded by an ack): for tests and logs. */
 size_t smack_runs(const struct smack *, enum smack_dir);
