@@ -65,16 +65,17 @@ sesstest_config(struct sesstest *t, const char *listen, const char *upstream,
 		sesstest_fail("config_parse", err);
 	if (config_tls_load(cfg, &err) == -1)
 		sesstest_fail("config_tls_load", err);
+	if (config_filters_load(cfg, &err) == -1)
+		sesstest_fail("config_filters_load", err);
 	return cfg;
 }
 
-void
-sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
-    const char *more, ...)
+static void __attribute__((format(printf, 5, 0)))
+sesstest_vinit(struct sesstest *t, struct smack_table *smtab,
+    const char *listen, const char *upstream, const char *more, va_list ap)
 {
 	struct bufferevent *cp[2], *sp[2];
 	struct session_env env = { 0 };
-	va_list ap;
 	char *members, *err = NULL;
 	int fd;
 
@@ -85,9 +86,7 @@ sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
 	if ((fd = mkstemp(t->events_path)) == -1)
 		sesstest_fail("mkstemp", t->events_path);
 	close(fd);
-	va_start(ap, more);
 	members = xvasprintf(more, ap);
-	va_end(ap);
 	t->cfg = sesstest_config(t, listen, upstream, members);
 	free(members);
 	t->events = events_new(t->cfg, false, t->base, &err);
@@ -100,16 +99,40 @@ sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
 	t->client = cp[1];
 	t->server = sp[1];
 	t->up_inner = sp[0];
+	t->c_inner = cp[0];
 	bufferevent_enable(t->client, EV_READ | EV_WRITE);
 	bufferevent_enable(t->server, EV_READ | EV_WRITE);
 	env.base = t->base;
 	env.dns = NULL;
 	env.events = &t->events;
+	env.smtab = smtab;
 	env.on_close = NULL;
 	env.on_free = sesstest_freed_cb;
 	env.arg = t;
 	t->s = session_new(&env, t->cfg, "t.1", cp[0], "127.0.0.1:4000",
 	    &t->cfg->listen[0], sp[0]);
+}
+
+void
+sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
+    const char *more, ...)
+{
+	va_list ap;
+
+	va_start(ap, more);
+	sesstest_vinit(t, NULL, listen, upstream, more, ap);
+	va_end(ap);
+}
+
+void
+sesstest_init_sm(struct sesstest *t, struct smack_table *smtab,
+    const char *listen, const char *upstream, const char *more, ...)
+{
+	va_list ap;
+
+	va_start(ap, more);
+	sesstest_vinit(t, smtab, listen, upstream, more, ap);
+	va_end(ap);
 }
 
 void
@@ -222,6 +245,26 @@ int
 sesstest_wait_for(struct sesstest *t, struct evbuffer *b, const char *s)
 {
 	return sesstest_wait_bytes(t, b, s, strlen(s));
+}
+
+/* Whitespace no stanza here ends with, so the wait finds only the barrier. */
+#define SESSTEST_BARRIER "\n\t \t\n"
+
+char *
+sesstest_through(
+    struct sesstest *t, struct bufferevent *from, struct bufferevent *to)
+{
+	struct evbuffer *in = bufferevent_get_input(to);
+	size_t n, m = strlen(SESSTEST_BARRIER);
+	char *got;
+
+	sesstest_send(from, SESSTEST_BARRIER);
+	if (!sesstest_wait_for(t, in, SESSTEST_BARRIER))
+		diag("the keepalive barrier did not come through");
+	got = sesstest_take_buf(in, &n);
+	if (n >= m && strcmp(got + n - m, SESSTEST_BARRIER) == 0)
+		got[n - m] = '\0';
+	return got;
 }
 
 struct evbuffer *

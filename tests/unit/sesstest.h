@@ -59,10 +59,21 @@
 	"<message to='b@example.org' id='inj'><body>injected</body>"           \
 	"</message>"
 #define CLOSE "</stream:stream>"
+/* Resource binding, and the JID the session then knows. */
+#define BOUND_JID "alice@example.org/r1"
+#define BIND_SET                                                               \
+	"<iq type='set' id='bind1'><bind "                                     \
+	"xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r1</resource>"     \
+	"</bind></iq>"
+#define BIND_RESULT                                                            \
+	"<iq type='result' id='bind1'><bind "                                  \
+	"xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>" BOUND_JID             \
+	"</jid></bind></iq>"
 
 struct config;
 struct events;
 struct session;
+struct smack_table;
 
 struct sesstest {
 	struct event_base *base;
@@ -72,6 +83,7 @@ struct sesstest {
 	struct bufferevent *client; /* the test's client end; NULL once gone */
 	struct bufferevent *server; /* the test's server end; NULL once gone */
 	struct bufferevent *up_inner; /* borrowed: the session's upstream end */
+	struct bufferevent *c_inner;  /* borrowed: the session's client end */
 	struct session *s;            /* frees itself; see freed */
 	int freed;                    /* the session said it is freed */
 	struct tlspeer *ctls, *stls;  /* owned: the test's TLS, or NULL */
@@ -87,11 +99,20 @@ struct sesstest {
  * with a config parsed from JSON: the one listener 127.0.0.1:5222 and the
  * upstream 127.0.0.1:15222 get the keys listen and upstream ("" for none),
  * the printf-formatted more adds top-level members ("" for none), and the
- * harness adds the JSON event log (redacted). Exits 99 when the config or
- * its TLS files are refused.
+ * harness adds the JSON event log (redacted). The config's filter chain is
+ * built (filters[]), and the session runs it. Exits 99 when the config, its
+ * TLS files or its filters are refused.
  */
 void sesstest_init(struct sesstest *, const char *listen, const char *upstream,
     const char *more, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * sesstest_init() for a session that parks its stream management state in
+ * smtab when it ends, and resumes from it (borrowed: the test owns it and
+ * may hand it to the next session).
+ */
+void sesstest_init_sm(struct sesstest *, struct smack_table *smtab,
+    const char *listen, const char *upstream, const char *more, ...)
+    __attribute__((format(printf, 5, 6)));
 /*
  * Ends both far ends still there the way a socket close would (EOF, then
  * gone), waits until the session is freed and its events are written, and
@@ -120,6 +141,17 @@ int sesstest_wait_bytes(
     struct sesstest *, struct evbuffer *b, const char *s, size_t len);
 /* sesstest_wait_bytes() for a string. */
 int sesstest_wait_for(struct sesstest *, struct evbuffer *b, const char *s);
+
+/*
+ * A barrier through the session: from (t->client or t->server) sends a
+ * whitespace keepalive, which the session relays as it is once it has
+ * handled everything from sent before it; waits up to 5 s for it at to,
+ * the other end. Returns everything to read before the keepalive, which is
+ * taken off (xmalloc'd); when it never comes, everything to read, with a
+ * diagnostic. So "to got exactly this, and nothing more" needs no sleep.
+ */
+char *sesstest_through(
+    struct sesstest *, struct bufferevent *from, struct bufferevent *to);
 
 /* What the test's client and server ends have read. */
 struct evbuffer *sesstest_c_in(struct sesstest *);
