@@ -188,13 +188,34 @@ relay_emit_auth(struct session *s)
 }
 
 static void
-relay_emit_bind(struct session *s)
+relay_emit_bind(struct session *s, bool resumed)
 {
 	cJSON *ev = events_begin("bind", s->id);
 
 	cJSON_AddStringToObject(ev, "jid", s->nego.jid);
+	if (resumed)
+		cJSON_AddTrueToObject(ev, "resumed");
 	events_emit(session_events(s), ev, NULL);
-	log_info("session=%s bound jid=%s", s->id, s->nego.jid);
+	log_info("session=%s %s jid=%s", s->id, resumed ? "resumed" : "bound",
+	    s->nego.jid);
+}
+
+/*
+ * A resumption (XEP-0198) binds nothing: the session's full JID is the
+ * one the resumed session had, kept with its stream management state.
+ * SASL2 names the account in <success/>, but only the bare JID.
+ */
+static void
+relay_learn_resumed_jid(struct session *s)
+{
+	const char *jid = smack_jid(s->sm);
+
+	if (jid == NULL ||
+	    (s->nego.jid != NULL && strchr(s->nego.jid, '/') != NULL))
+		return;
+	free(s->nego.jid);
+	s->nego.jid = xstrdup(jid);
+	relay_emit_bind(s, true);
 }
 
 static void
@@ -385,8 +406,12 @@ relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 		relay_check_cbind(s);
 	if (bits & NEGO_AUTH_OUTCOME)
 		relay_emit_auth(s);
-	if (bits & NEGO_BOUND)
-		relay_emit_bind(s);
+	if (bits & NEGO_BOUND) {
+		relay_emit_bind(s, false);
+		smack_set_jid(s->sm, s->nego.jid);
+	}
+	if (bits & NEGO_RESUMED)
+		relay_learn_resumed_jid(s);
 	if ((bits & (NEGO_BOUND | NEGO_RESUMED)) &&
 	    s->state == SESSION_NEGOTIATING)
 		session_set_state(s, SESSION_ESTABLISHED);

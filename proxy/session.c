@@ -216,12 +216,20 @@ session_end_stream(struct conn *to)
 	to->closed_out = true;
 }
 
+/*
+ * A timeout ends the client's stream with an error. Toward the server, a
+ * silent client is mirrored as what it most likely is, a dead connection:
+ * with resumable stream management (XEP-0198) the server's stream is not
+ * closed, so the client can come back and resume it; otherwise it ends
+ * cleanly.
+ */
 static void
 session_timeout(struct session *s, enum session_reason reason,
     const char *condition, const char *text)
 {
 	session_stream_error(&s->client, condition, text, NULL);
-	session_end_stream(&s->upstream);
+	if (reason != SESSION_REASON_IDLE_TIMEOUT || smack_id(s->sm) == NULL)
+		session_end_stream(&s->upstream);
 	session_close(s, reason);
 }
 

@@ -38,6 +38,10 @@ struct smack {
 	time_t parked_at; /* ... parked then, kept if it goes back */
 	bool resume_h_valid;
 	uint32_t resume_h; /* RESUMING: the client's count, not yet folded */
+	/* owned: the session's full JID; parked with the counts, since a
+	 * resumed session binds nothing and would be anonymous otherwise. It
+	 * is the session's identity, not SM state: smack_clear() keeps it. */
+	char *jid;
 };
 
 const char *
@@ -59,11 +63,14 @@ smack_new(void)
 static void
 smack_clear(struct smack *s)
 {
+	char *jid = s->jid;
+
 	smack_flow_fini(&s->flow[SMACK_C2S]);
 	smack_flow_fini(&s->flow[SMACK_S2C]);
 	free(s->id);
 	memset(s, 0, sizeof(*s));
 	s->state = SMACK_OFF;
+	s->jid = jid;
 }
 
 void
@@ -72,7 +79,21 @@ smack_free(struct smack *s)
 	if (s == NULL)
 		return;
 	smack_clear(s);
+	free(s->jid);
 	free(s);
+}
+
+void
+smack_set_jid(struct smack *s, const char *jid)
+{
+	free(s->jid);
+	s->jid = jid != NULL ? xstrdup(jid) : NULL;
+}
+
+const char *
+smack_jid(const struct smack *s)
+{
+	return s->state == SMACK_ON ? s->jid : NULL;
 }
 
 int
@@ -158,6 +179,8 @@ smack_unadopt(struct smack *s, struct smack_table *t, time_t now)
 		memset(&p, 0, sizeof(p));
 		p.id = s->id;
 		s->id = NULL;
+		p.jid = s->jid;
+		s->jid = NULL;
 		smack_flow_move(&p.flow[SMACK_C2S], &s->flow[SMACK_C2S]);
 		smack_flow_move(&p.flow[SMACK_S2C], &s->flow[SMACK_S2C]);
 		p.window = s->window;
@@ -245,6 +268,8 @@ smack_adopt(
 	}
 	s->known = true;
 	s->id = p.id;
+	free(s->jid);
+	s->jid = p.jid;
 	smack_flow_move(&s->flow[SMACK_C2S], &p.flow[SMACK_C2S]);
 	smack_flow_move(&s->flow[SMACK_S2C], &p.flow[SMACK_S2C]);
 	s->window = p.window;
@@ -415,6 +440,8 @@ smack_park(struct smack *s, struct smack_table *t, time_t now)
 		memset(&p, 0, sizeof(p));
 		p.id = s->id;
 		s->id = NULL;
+		p.jid = s->jid;
+		s->jid = NULL;
 		smack_flow_move(&p.flow[SMACK_C2S], &s->flow[SMACK_C2S]);
 		smack_flow_move(&p.flow[SMACK_S2C], &s->flow[SMACK_S2C]);
 		p.window = s->window;

@@ -88,6 +88,15 @@ int smack_injected(struct smack *, enum smack_dir)
 bool smack_nonza(struct smack *, struct smack_table *, enum smack_dir,
     struct xnode *el, time_t now);
 
+/*
+ * The session's full JID, kept with the counts: a session that resumes
+ * binds nothing, and learns its JID from the state it resumed
+ * (XMPP-NOTES.md 6). smack_jid() gives it once a resumption succeeded (or
+ * the session's own after bind), else NULL; borrowed.
+ */
+void smack_set_jid(struct smack *, const char *jid);
+const char *smack_jid(const struct smack *);
+
 /* The SM-ID when the session holds a resumable state, else NULL. Borrowed. */
 const char *smack_id(const struct smack *);
 

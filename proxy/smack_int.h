@@ -59,6 +59,7 @@ void smack_flow_move(struct smack_flow *dst, struct smack_flow *src);
 /* A state at rest in the table between two connections. */
 struct smack_parked {
 	char *id;                  /* owned: the SM-ID */
+	char *jid;                 /* owned: the session's full JID, or NULL */
 	struct smack_flow flow[2]; /* indexed by enum smack_dir */
 	unsigned window;           /* seconds it may wait */
 	time_t parked_at;

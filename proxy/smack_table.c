@@ -41,6 +41,7 @@ void
 smack_parked_fini(struct smack_parked *p)
 {
 	free(p->id);
+	free(p->jid);
 	smack_flow_fini(&p->flow[SMACK_C2S]);
 	smack_flow_fini(&p->flow[SMACK_S2C]);
 	memset(p, 0, sizeof(*p));

@@ -175,7 +175,9 @@ first_connection(struct smack_table *smtab)
 static void
 second_connection(struct smack_table *smtab)
 {
+	const cJSON *bind;
 	struct sesstest t;
+	cJSON *evs;
 
 	t_begin(&t, smtab);
 	/* The client has five of s1..s6 and two errors: 7; the server sent 6.
@@ -189,6 +191,14 @@ second_connection(struct smack_table *smtab)
 	    &t, RESUMED("6"), "<resumed h=4/> reaches the client as h=6");
 	is_int(session_state(t.s), SESSION_ESTABLISHED,
 	    "established after <resumed/>");
+	events_flush(t.events);
+	evs = jsonev_load(t.events_path);
+	bind = jsonev_one(evs, "bind");
+	ok(bind != NULL && jsonev_eq(bind, "jid", BOUND_JID) &&
+	        jsonev_true(bind, "resumed"),
+	    "the resumed session knows its JID from the parked state (a bind "
+	    "event with resumed true)");
+	cJSON_Delete(evs);
 	sesstest_send(t.client, CMSG("7", "seven"));
 	sesstest_send(t.client, CMSG("8", "forbidden"));
 	server_got(&t, CMSG("7", "seven"), "c7 relayed, c8 dropped");
@@ -223,6 +233,51 @@ clean_close(void)
 	ok(sesstest_run_until(&t, sesstest_freed, 6), "clean close: ends");
 	is_int(smack_table_count(smtab), 0,
 	    "clean close: nothing parked (the server will not resume it)");
+	sesstest_fini(&t);
+	smack_table_free(smtab);
+}
+
+/*
+ * A client silent past the idle timeout is most likely gone: with
+ * resumable SM its server stream is left open (no </stream:stream>) and
+ * the state parked, so it can come back and resume.
+ */
+static void
+idle_timeout(void)
+{
+	struct smack_table *smtab = smack_table_new();
+	struct sesstest t;
+	char *got;
+
+	sesstest_init_sm(&t, smtab, "", "",
+	    "%s, \"limits\": "
+	    "{\"idle_timeout_s\": 1}",
+	    RULES);
+	sesstest_send(t.client, C_HDR);
+	sesstest_wait_for(&t, sesstest_s_in(&t), C_HDR);
+	sesstest_send(t.server, S_HDR FEAT);
+	sesstest_wait_for(&t, sesstest_c_in(&t), "</stream:features>");
+	free(sesstest_take(t.client));
+	free(sesstest_take(t.server));
+	sesstest_send(t.client, BIND_SET);
+	server_got(&t, BIND_SET, "idle: bind relayed");
+	sesstest_send(t.server, BIND_RESULT);
+	client_got(&t, BIND_RESULT, "idle: bind result relayed");
+	sesstest_send(t.client, ENABLE);
+	server_got(&t, ENABLE, "idle: <enable/> relayed");
+	sesstest_send(t.server, ENABLED);
+	client_got(&t, ENABLED, "idle: <enabled/> relayed");
+	ok(sesstest_run_until(&t, sesstest_freed, 4),
+	    "idle: the session times out");
+	got = sesstest_take(t.client);
+	ok(strstr(got, "connection-timeout") != NULL,
+	    "idle: the client gets connection-timeout");
+	free(got);
+	got = sesstest_take(t.server);
+	ok(strstr(got, CLOSE) == NULL,
+	    "idle: the server's stream is left open for a resumption");
+	free(got);
+	is_int(smack_table_count(smtab), 1, "idle: the SM state is parked");
 	sesstest_fini(&t);
 	smack_table_free(smtab);
 }
@@ -275,6 +330,7 @@ main(void)
 	second_connection(smtab);
 	smack_table_free(smtab);
 	clean_close();
+	idle_timeout();
 	unanswered_resume();
 	return done_testing();
 }
