@@ -22,7 +22,7 @@
 
 struct smack_entry {
 	struct smack_parked p;
-	size_t runs;               /* runs of both flows, for the bound */
+	size_t runs;               /* both flows' runs and the JID: the bound */
 	struct smack_entry *hnext; /* owned by the bucket chain */
 	struct smack_entry *older; /* borrowed: parking order */
 	struct smack_entry *newer; /* borrowed */
@@ -184,7 +184,10 @@ smack_table_put(struct smack_table *t, struct smack_parked *p, time_t now)
 	memset(p, 0, sizeof(*p));
 	smack_table_shrink(&e->p.flow[SMACK_C2S]);
 	smack_table_shrink(&e->p.flow[SMACK_S2C]);
+	/* The JID (up to 3 KiB) counts as the runs its bytes would fill. */
 	e->runs = e->p.flow[SMACK_C2S].len + e->p.flow[SMACK_S2C].len;
+	if (e->p.jid != NULL)
+		e->runs += strlen(e->p.jid) / sizeof(struct smack_run);
 	l = smack_table_link(t, e->p.id);
 	e->hnext = *l;
 	*l = e;

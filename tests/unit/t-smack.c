@@ -492,6 +492,37 @@ test_resumption(void)
 	smack_free(s);
 }
 
+/* The JID set at bind is parked with the state and comes back with it. */
+static void
+test_resumed_jid(void)
+{
+	struct smack *s = smack_new();
+
+	ok(smack_jid(s) == NULL, "no JID before bind");
+	smack_set_jid(s, "alice@example.org/phone");
+	relay(s, SMACK_C2S, "<enable xmlns='" SM "' resume='true'/>");
+	relay(
+	    s, SMACK_S2C, "<enabled xmlns='" SM "' id='jid1' resume='true'/>");
+	is_str(smack_jid(s), "alice@example.org/phone", "kept through enable");
+	smack_park(s, tbl, now);
+	ok(smack_jid(s) == NULL, "the JID went with the parked state");
+	smack_free(s);
+
+	s = smack_new();
+	relay(s, SMACK_C2S, "<resume xmlns='" SM "' previd='jid1' h='0'/>");
+	relay(s, SMACK_S2C,
+	    "<failed xmlns='" SM "'><item-not-found "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+	ok(smack_jid(s) == NULL, "failed: the JID went back with the state");
+	smack_free(s);
+
+	s = smack_new();
+	relay(s, SMACK_C2S, "<resume xmlns='" SM "' previd='jid1' h='0'/>");
+	relay(s, SMACK_S2C, "<resumed xmlns='" SM "' previd='jid1' h='0'/>");
+	is_str(smack_jid(s), "alice@example.org/phone", "resumed: its JID");
+	smack_free(s);
+}
+
 static void
 test_failed_resume(void)
 {
@@ -751,6 +782,7 @@ main(void)
 	test_enable_failed();
 	test_resumption();
 	test_failed_resume();
+	test_resumed_jid();
 	test_expiry();
 	test_sasl2_inline();
 	test_invalid_h();
