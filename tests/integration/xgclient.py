@@ -28,11 +28,25 @@ class ClientError(Exception):
     pass
 
 
+STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+def error_condition(stanza):
+    """The defined condition of a stanza error, read from the XML:
+    slixmpp 1.8 knows only RFC 3920's list (no policy-violation)."""
+    err = stanza.xml.find("{%s}error" % stanza.namespace)
+    for c in (err if err is not None else []):
+        if c.tag.startswith("{%s}" % STANZAS_NS) and not c.tag.endswith("}text"):
+            return c.tag.split("}", 1)[1]
+    return None
+
+
 class Client(slixmpp.ClientXMPP):
     """One XMPP client connection to host:port, logging in as jid."""
 
     def __init__(self, jid, password, host, port, mech="SCRAM-SHA-1",
-                 name=None, echo=None, wire=False, tls="none", ca_file=None):
+                 name=None, echo=None, wire=False, tls="none", ca_file=None,
+                 plugins=None):
         super().__init__(jid, password, plugin_config={
             "feature_mechanisms": {
                 "use_mech": mech,
@@ -53,10 +67,14 @@ class Client(slixmpp.ClientXMPP):
         self.default_domain = self.boundjid.domain
         self.tls_info = None  # {"version", "cipher"} of the TLS in use
         self.echo = echo  # callable(str) for a live view, or None
-        self.messages = []    # {"from", "to", "type", "body"} in arrival order
+        # {"from", "to", "type", "body", "id", "xml"} in arrival order
+        self.messages = []
+        # message errors: {"from", "to", "id", "condition", "text", "xml"}
+        self.errors = []
         self.presences = []   # {"from", "type", "status"}
         self.notes = []       # what happened to the connection, in order
         self.stream_errors = []
+        self.stream_error_texts = []
         self._changed = asyncio.Event()
         self._login = None
         self.closed = False
@@ -68,7 +86,16 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("stream_error", self._on_stream_error)
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("message", self._on_message)
+        self.add_event_handler("message_error", self._on_message_error)
         self.add_event_handler("presence", self._on_presence)
+        for plugin, config in (plugins or {}).items():
+            self.register_plugin(plugin, pconfig=config)
+        # Stream management (when xep_0198 is loaded): what happened to it,
+        # and a wake-up for waits on its counters.
+        for ev in ("sm_enabled", "sm_failed", "session_resumed"):
+            self.add_event_handler(ev, lambda _e, ev=ev: self._note(ev))
+        self.add_event_handler("stanza_acked",
+                               lambda _s: self._changed.set())
 
     # slixmpp would resolve the JID's domain; connect to exactly host:port.
     async def get_dns_records(self, domain, port=None):
@@ -124,6 +151,7 @@ class Client(slixmpp.ClientXMPP):
     def _on_stream_error(self, err):
         cond = err["condition"]
         self.stream_errors.append(cond)
+        self.stream_error_texts.append(err["text"])
         self._note("stream_error:" + cond)
         self._finish_login("%s: stream error %s" % (self.label, cond))
 
@@ -135,10 +163,18 @@ class Client(slixmpp.ClientXMPP):
 
     def _on_message(self, msg):
         m = {"from": str(msg["from"]), "to": str(msg["to"]),
-             "type": msg["type"], "body": msg["body"]}
+             "type": msg["type"], "body": msg["body"], "id": msg["id"],
+             "xml": str(msg)}
         self.messages.append(m)
         if self.echo:
             self.echo("%s <- %s: %s" % (self.label, m["from"], m["body"]))
+        self._changed.set()
+
+    def _on_message_error(self, msg):
+        self.errors.append({"from": str(msg["from"]), "to": str(msg["to"]),
+                            "id": msg["id"],
+                            "condition": error_condition(msg),
+                            "text": msg["error"]["text"], "xml": str(msg)})
         self._changed.set()
 
     def _on_presence(self, pres):
@@ -203,6 +239,29 @@ class Client(slixmpp.ClientXMPP):
         await self.wait_for(lambda: self.closed, "the connection to close",
                             timeout)
 
+    def cut(self):
+        """Drops the TCP connection without closing the stream, as a
+        client losing its network does: with XEP-0198 on, the server keeps
+        the session for resume()."""
+        self.transport.abort()
+
+    async def resume(self, timeout=DEFAULT_TIMEOUT):
+        """Connects again after cut() and resumes the stream (xep_0198
+        sends <resume/>); raises ClientError unless it is resumed."""
+        await self.wait_closed(timeout)
+        mark = len(self.notes)
+        self.closed = False
+        self.connect(address=(self.xg_host, self.xg_port),
+                     use_ssl=self.xg_tls == "direct",
+                     force_starttls=self.xg_tls == "starttls",
+                     disable_starttls=self.xg_tls != "starttls")
+        await self.wait_for(lambda: set(self.notes[mark:]) & {
+            "session_resumed", "sm_failed", "disconnected", "failed_auth"},
+            "the resumption", timeout)
+        if "session_resumed" not in self.notes[mark:]:
+            raise ClientError("%s: not resumed: %s"
+                              % (self.label, self.notes[mark:]))
+
     async def logout(self, timeout=DEFAULT_TIMEOUT):
         """Closes the stream cleanly and waits for the TCP close."""
         if self.closed:
@@ -212,6 +271,7 @@ class Client(slixmpp.ClientXMPP):
 
     def report(self):
         return {"jid": str(self.boundjid), "messages": self.messages,
+                "errors": self.errors,
                 "presences": self.presences, "notes": self.notes,
                 "stream_errors": self.stream_errors}
 

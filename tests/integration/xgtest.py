@@ -146,10 +146,12 @@ class Prosody:
     """A throwaway Prosody 0.12 on a free loopback port, no s2s. Without
     cert, no TLS at all; with cert (a (chain PEM, key) pair) STARTTLS is
     offered, and required unless tls_required is False; direct_tls adds a
-    XEP-0368 direct TLS port (direct_port) with the same certificate."""
+    XEP-0368 direct TLS port (direct_port) with the same certificate.
+    modules are enabled on top of the base set (e.g. "smacks", "version");
+    muc adds the MUC component MUC_DOMAIN (rooms unlocked on creation)."""
 
     def __init__(self, where, users=USERS, port=None, cert=None,
-                 tls_required=True, direct_tls=False):
+                 tls_required=True, direct_tls=False, modules=(), muc=False):
         self.dir = where
         self.port = port or free_port()
         self.direct_port = free_port() if direct_tls else None
@@ -160,15 +162,18 @@ class Prosody:
         os.makedirs(os.path.join(self.dir, "data"))
         os.makedirs(os.path.join(self.dir, "certs"))  # silences certmanager
         check(cert is not None or not direct_tls, "direct TLS needs a cert")
+        mods = "".join('; "%s"' % m for m in modules)
         if cert is None:
-            tls = PROSODY_NO_TLS
+            tls = PROSODY_NO_TLS.format(modules=mods)
         else:
             tls = PROSODY_TLS.format(
                 require="true" if tls_required else "false",
-                cert=cert[0], key=cert[1],
+                cert=cert[0], key=cert[1], modules=mods,
                 direct=self.direct_port if direct_tls else "")
         with open(self.cfg, "w") as f:
             f.write(PROSODY_CFG.format(dir=self.dir, port=self.port, tls=tls))
+            if muc:
+                f.write(PROSODY_MUC.format(muc=MUC_DOMAIN))
         for user, pw in self.users.items():
             self.add_user(user, pw)
 
@@ -236,14 +241,22 @@ VirtualHost "localhost"
 """
 
 PROSODY_NO_TLS = """c2s_require_encryption = false
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping" }
-modules_disabled = { "s2s"; "tls" }"""
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"{modules} }}
+modules_disabled = {{ "s2s"; "tls" }}"""
 
 PROSODY_TLS = """c2s_require_encryption = {require}
 ssl = {{ certificate = "{cert}"; key = "{key}" }}
 c2s_direct_tls_ports = {{ {direct} }}
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "tls" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "tls"{modules} }}
 modules_disabled = {{ "s2s" }}"""
+
+MUC_DOMAIN = "conference." + DOMAIN
+# A room is created by its first occupant and usable at once (no owner
+# configuration step first).
+PROSODY_MUC = """
+Component "{muc}" "muc"
+    muc_room_locking = false
+"""
 
 
 OPENSSL_CNF = """# Written by tests/integration/xgtest.py
@@ -358,6 +371,26 @@ class Proxy:
 
     def pid(self):
         return self.proc.pid
+
+    def write_config(self, **config):
+        """Rewrites the config file with these top-level keys replaced;
+        the running daemon reads it on SIGHUP."""
+        self.config.update(config)
+        with open(self.cfg_path, "w") as f:
+            json.dump(self.config, f, indent=1)
+
+    def signal(self, sig):
+        """Sends sig to the daemon (by its PID, ours)."""
+        check(self.alive(), "xmppgate is not running")
+        self.proc.send_signal(sig)
+
+    def wait_log(self, pattern, what, timeout=10, after=0):
+        """Waits for an operator log line (stderr) matching the regex
+        pattern past offset after; returns (match, end offset)."""
+        rx = re.compile(pattern)
+        m = wait_until(lambda: rx.search(self.stderr(), after), timeout,
+                       what, step=0.05)
+        return m, m.end()
 
     def alive(self):
         return self.proc.poll() is None
@@ -499,6 +532,14 @@ class Raw:
             self._recv(deadline, what or pattern)
         return self.text()
 
+    def read_more(self, timeout=None):
+        """Waits up to timeout for more bytes; returns how many came (0 on
+        a timeout, or at EOF: see eof)."""
+        n = len(self.data)
+        if not self.eof:
+            self._recv(time.monotonic() + (timeout or self.timeout), "data")
+        return len(self.data) - n
+
     def read_to_eof(self, timeout=None):
         """Reads until the peer closes; returns everything received."""
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -618,15 +659,18 @@ def run_async(coro, timeout=30):
 
 
 def clients_for(addr, names=("alice", "bob"), mechs=None, wire=False,
-                **tls):
+                plugins=None, **tls):
     """xgclient.Client objects for the named users, connecting to addr;
+    plugins maps a name to its slixmpp plugins ({"xep_0198": {...}});
     tls is passed on (tls="starttls"|"direct", ca_file=...)."""
     import xgclient
     host, port = addr.rsplit(":", 1)
     mechs = mechs or {}
+    plugins = plugins or {}
     return [xgclient.Client("%s@%s/xg-%s" % (n, DOMAIN, n), USERS[n], host,
                             int(port), mech=mechs.get(n, "SCRAM-SHA-1"),
-                            name=n, wire=wire, **tls) for n in names]
+                            name=n, wire=wire, plugins=plugins.get(n), **tls)
+            for n in names]
 
 
 async def chat_once(addr, text="ping through xmppgate", mechs=None, **tls):
@@ -663,10 +707,11 @@ class Env:
             self._certs = Certs(os.path.join(self.tmp, "certs"))
         return self._certs
 
-    def prosody(self, users=USERS, port=None, **tls):
-        """A started Prosody; tls is cert=, tls_required=, direct_tls=."""
+    def prosody(self, users=USERS, port=None, **kw):
+        """A started Prosody; kw is cert=, tls_required=, direct_tls=,
+        modules=, muc= (see Prosody)."""
         p = Prosody(os.path.join(self.tmp, "prosody%d" % len(self.prosodies)),
-                    users, port, **tls)
+                    users, port, **kw)
         self.prosodies.append(p)
         return p.start()
 
