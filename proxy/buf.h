@@ -25,6 +25,8 @@ void buf_addf(struct buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drops the first n bytes (n <= len). */
 void buf_consume(struct buf *, size_t);
+/* Drops what follows the first len bytes (nothing when len >= b->len). */
+void buf_truncate(struct buf *, size_t len);
 /* Hands the data to the caller (xmalloc'd, NUL-terminated) and empties. */
 char *buf_release(struct buf *);
 

@@ -69,8 +69,10 @@ config_free(struct config *cfg)
 	free(cfg->tls.ciphersuites);
 	tlsctx_free(cfg->tls_server);
 	tlsctx_free(cfg->tls_client);
-	for (i = 0; i < cfg->nlogs; i++)
+	for (i = 0; i < cfg->nlogs; i++) {
 		free(cfg->logs[i].path);
+		free(cfg->logs[i].dir);
+	}
 	free(cfg->logs);
 	filter_chain_free(cfg->chain);
 	for (i = 0; i < cfg->nfilters; i++)
@@ -123,6 +125,8 @@ config_log_type_str(enum config_log_type type)
 		return "json";
 	case CONFIG_LOG_CONSOLE:
 		return "console";
+	case CONFIG_LOG_RECORD:
+		return "record";
 	}
 	return "?";
 }

@@ -24,6 +24,7 @@ enum config_tls {
 enum config_log_type {
 	CONFIG_LOG_JSON,    /* JSON-lines events to a file or stdout */
 	CONFIG_LOG_CONSOLE, /* live human-readable trace */
+	CONFIG_LOG_RECORD,  /* one JSON-lines file per session in a dir */
 };
 
 enum config_filter_type {
@@ -80,8 +81,13 @@ struct config_listen {
 
 struct config_log {
 	enum config_log_type type;
-	char *path; /* owned; NULL or "-" means stdout */
+	char *path; /* owned; json: NULL or "-" means stdout */
 	bool redact;
+	/* record: the directory and its limits (sink_record.c) */
+	char *dir; /* owned; NULL for the other types */
+	unsigned max_files;
+	size_t max_bytes;
+	size_t max_file_bytes;
 };
 
 struct config {
@@ -132,6 +138,11 @@ struct config {
  * hostile one. */
 #define CONFIG_DEFAULT_REGEX_MATCH_LIMIT 1000000
 #define CONFIG_DEFAULT_REGEX_DEPTH_LIMIT 10000
+/* Recordings: days of a small server's sessions, a bound on the disk a busy
+ * one can fill, and hours of one chatty session. */
+#define CONFIG_DEFAULT_RECORD_MAX_FILES 10000
+#define CONFIG_DEFAULT_RECORD_MAX_BYTES ((size_t)1 << 30)
+#define CONFIG_DEFAULT_RECORD_MAX_FILE_BYTES ((size_t)64 << 20)
 
 /* A config holding only defaults (no listener, no upstream). */
 struct config *config_new(void);
@@ -170,6 +181,13 @@ int config_tls_load(struct config *, char **err)
  * ("filters[1].path: ./x.so: cannot open shared object file").
  */
 int config_filters_load(struct config *, char **err)
+    __attribute__((warn_unused_result));
+/*
+ * Checks what the logs need from the file system: each record directory
+ * exists and is writable (config_logs.c). Errors name the JSON path
+ * ("logs[1].dir: /var/lib/x: No such file or directory").
+ */
+int config_logs_load(const struct config *, char **err)
     __attribute__((warn_unused_result));
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);

@@ -5,11 +5,12 @@
  * rules across keys. The walking, type checking and error paths are in
  * config.c; this file holds no control flow over the JSON tree, so adding a
  * key is adding a row. Filter entries have their own table
- * (config_filters.c); recordings are parsed but refused here until their
- * issue lands.
+ * (config_filters.c). Whether a record directory exists is for
+ * config_logs.c: parsing never touches the file system.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,13 @@
 #define MAX_NEGOTIATION_TIMEOUT_S 3600 /* an hour to connect or negotiate */
 #define MAX_IDLE_TIMEOUT_S 604800      /* a week without a byte */
 #define MAX_REGEX_LIMIT 100000000      /* PCRE2's own default, tenfold */
+#define MAX_RECORD_FILES 10000000      /* ten million files in one dir */
+#define MIN_RECORD_BYTES 65536	       /* a login fits, and a few stanzas */
+#if SIZE_MAX > 0xffffffffu
+#define MAX_RECORD_BYTES (1LL << 50) /* a petabyte */
+#else
+#define MAX_RECORD_BYTES 0xffffffffLL
+#endif
 
 /* Longest host name (RFC 1035) plus NUL, enough for any IPv6 literal too. */
 #define HOST_MAX 256
@@ -83,6 +91,10 @@ config_log_init(void *obj)
 	lg->type = CONFIG_LOG_JSON;
 	lg->path = NULL;
 	lg->redact = true;
+	lg->dir = NULL;
+	lg->max_files = CONFIG_DEFAULT_RECORD_MAX_FILES;
+	lg->max_bytes = CONFIG_DEFAULT_RECORD_MAX_BYTES;
+	lg->max_file_bytes = CONFIG_DEFAULT_RECORD_MAX_FILE_BYTES;
 }
 
 /* Empty strings for file names and the like are always a mistake. */
@@ -170,11 +182,10 @@ apply_log_type(struct config_ctx *ctx, const cJSON *item, void *dst)
 	else if (strcmp(s, "console") == 0)
 		*type = CONFIG_LOG_CONSOLE;
 	else if (strcmp(s, "record") == 0)
-		return config_error(ctx, "'record' is not supported yet "
-		    "(recordings arrive with issue 5)");
+		*type = CONFIG_LOG_RECORD;
 	else
 		return config_error(ctx,
-		    "expected one of 'json', 'console', got '%s'",
+		    "expected one of 'json', 'console', 'record', got '%s'",
 		    config_printable(s, shown, sizeof(shown)));
 	return 0;
 }
@@ -257,25 +268,94 @@ check_listen_tls(struct config_ctx *ctx, const struct config *cfg,
 
 static const struct config_table log_table;
 
-/*
- * The console trace writes to stdout and has no redaction switch of its own
- * (yet): refuse keys it would silently ignore.
- */
+#define LOG_JSON (1u << CONFIG_LOG_JSON)
+#define LOG_CONSOLE (1u << CONFIG_LOG_CONSOLE)
+#define LOG_RECORD (1u << CONFIG_LOG_RECORD)
+
+/* The keys only some log types take ("type" goes with all): a key another
+ * type would silently ignore is refused. */
+static const struct {
+	const char *key;
+	unsigned types;
+	const char *msg;
+} log_key_types[] = {
+	{"path", LOG_JSON, "only valid for type 'json'"},
+	{"redact", LOG_JSON | LOG_RECORD,
+	    "only valid for types 'json' and 'record'"},
+	{"dir", LOG_RECORD, "only valid for type 'record'"},
+	{"max_files", LOG_RECORD, "only valid for type 'record'"},
+	{"max_bytes", LOG_RECORD, "only valid for type 'record'"},
+	{"max_file_bytes", LOG_RECORD, "only valid for type 'record'"},
+};
+
+/* Reports "logs[N].<key>: reason" for the log being checked. */
+static void
+log_key_error(struct config_ctx *ctx, const char *key, const char *reason)
+{
+	size_t mark = config_path_push_key(ctx, key);
+
+	config_error(ctx, "%s", reason);
+	config_path_pop(ctx, mark);
+}
+
 static void
 check_log(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
-	static const char *const json_only[] = {"path", "redact"};
 	struct config_log *lg = obj;
-	size_t i, mark;
+	size_t i;
 
-	if (lg->type != CONFIG_LOG_CONSOLE)
+	for (i = 0; i < NKEYS(log_key_types); i++)
+		if (!(log_key_types[i].types & (1u << lg->type)) &&
+		    config_key_seen(&log_table, seen, log_key_types[i].key))
+			log_key_error(ctx, log_key_types[i].key,
+			    log_key_types[i].msg);
+	if (lg->type != CONFIG_LOG_RECORD)
 		return;
-	for (i = 0; i < NKEYS(json_only); i++) {
-		if (!config_key_seen(&log_table, seen, json_only[i]))
-			continue;
-		mark = config_path_push_key(ctx, json_only[i]);
-		config_error(ctx, "only valid for type 'json'");
+	if (lg->dir == NULL)
+		log_key_error(ctx, "dir", "required for type 'record'");
+	/* A file limit above the directory's would never apply: a typo. */
+	if (config_key_seen(&log_table, seen, "max_file_bytes") &&
+	    lg->max_file_bytes > lg->max_bytes) {
+		size_t mark = config_path_push_key(ctx, "max_file_bytes");
+
+		config_error(ctx, "must not exceed max_bytes (%zu)",
+		    lg->max_bytes);
 		config_path_pop(ctx, mark);
+	}
+}
+
+/* Whether two directory names are the same once trailing slashes go. */
+static bool
+same_dir(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Two recorders in one directory would fight over its files and limits. */
+static void
+check_record_dirs(struct config_ctx *ctx, const struct config *cfg)
+{
+	size_t i, j, mark;
+
+	for (j = 1; j < cfg->nlogs; j++) {
+		for (i = 0; i < j; i++) {
+			if (cfg->logs[i].dir == NULL ||
+			    cfg->logs[j].dir == NULL ||
+			    !same_dir(cfg->logs[i].dir, cfg->logs[j].dir))
+				continue;
+			mark = config_path_push_key(ctx, "logs");
+			config_path_push_index(ctx, j);
+			config_path_push_key(ctx, "dir");
+			config_error(ctx, "same directory as logs[%zu]", i);
+			config_path_pop(ctx, mark);
+			break;
+		}
 	}
 }
 
@@ -313,6 +393,7 @@ check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 
 	(void)seen;
 	check_filter_names(ctx, cfg);
+	check_record_dirs(ctx, cfg);
 	for (i = 0; i < cfg->nlisten; i++) {
 		mark = config_path_push_key(ctx, "listen");
 		config_path_push_index(ctx, i);
@@ -459,6 +540,16 @@ static const struct config_key log_keys[] = {
 	{.name = "path", .type = CONFIG_KEY_STRING,
 	    .validate = validate_nonempty, .offset = LOG(path)},
 	{.name = "redact", .type = CONFIG_KEY_BOOL, .offset = LOG(redact)},
+	{.name = "dir", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = LOG(dir)},
+	{.name = "max_files", .type = CONFIG_KEY_UINT,
+	    .offset = LOG(max_files), .min = 1, .max = MAX_RECORD_FILES},
+	{.name = "max_bytes", .type = CONFIG_KEY_SIZE,
+	    .offset = LOG(max_bytes), .min = MIN_RECORD_BYTES,
+	    .max = MAX_RECORD_BYTES},
+	{.name = "max_file_bytes", .type = CONFIG_KEY_SIZE,
+	    .offset = LOG(max_file_bytes), .min = MIN_RECORD_BYTES,
+	    .max = MAX_RECORD_BYTES},
 };
 static const struct config_table log_table = {
 	.keys = log_keys,

@@ -54,6 +54,9 @@ events_new(const struct config *cfg, bool trace, struct event_base *base,
 		case CONFIG_LOG_CONSOLE:
 			s = sink_trace_new(stdout, isatty(STDOUT_FILENO));
 			break;
+		case CONFIG_LOG_RECORD:
+			s = sink_record_new(l, i, err);
+			break;
 		default:
 			s = NULL;
 			*err = xasprintf("logs[%zu]: unsupported type", i);

@@ -81,7 +81,8 @@ main_load(const char *path, char **err)
 	    config_set_upstream(cfg, main_overrides.upstream, err) == -1)
 		goto fail;
 	if (config_check(cfg, err) == -1 || config_tls_load(cfg, err) == -1 ||
-	    config_filters_load(cfg, err) == -1)
+	    config_filters_load(cfg, err) == -1 ||
+	    config_logs_load(cfg, err) == -1)
 		goto fail;
 	return cfg;
 fail:

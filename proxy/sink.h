@@ -3,7 +3,8 @@
  * Event sinks: where events go. A sink receives each event as a cJSON object
  * (without the element's XML) plus the element itself, and decides how to
  * write it: the JSON-lines sink adds the "xml" field, redacted or not as it
- * was configured; the trace sink prints a human-readable, indented view.
+ * was configured; the trace sink prints a human-readable, indented view;
+ * the record sink writes one file per session.
  */
 #ifndef XMPPGATE_SINK_H
 #define XMPPGATE_SINK_H
@@ -46,9 +47,25 @@ struct sink {
 	bool redact; /* secrets replaced (default); false only when configured */
 };
 
+/*
+ * The element's "xml" and "original_xml" fields as the JSON-lines sinks
+ * write them: the redacted form when redact and there is one, the bytes
+ * otherwise. sink_xml_add() adds them to ev, referencing x's text or
+ * copies it keeps in hold; sink_xml_remove() takes them out and frees the
+ * copies, so that the next sink gets ev as it came.
+ */
+void sink_xml_add(cJSON *ev, const struct event_xml *x, bool redact,
+    char *hold[2]);
+void sink_xml_remove(cJSON *ev, char *hold[2]);
+
 /* JSON lines to path, or stdout when path is NULL or "-". */
 struct sink *sink_json_new(const char *path, bool redact, char **err);
 /* Live human-readable trace to out; colour when color is true. */
 struct sink *sink_trace_new(FILE *out, bool color);
+struct config_log;
+/* One recording per session in l->dir (sink_record.c). Errors name
+ * logs[index].dir. */
+struct sink *sink_record_new(const struct config_log *l, size_t index,
+    char **err);
 
 #endif

@@ -4,7 +4,8 @@
  * created 0600, reopened on SIGHUP) or to stdout. It adds the element's
  * "xml" field, with secrets replaced unless redaction was switched off.
  * Writes go through stdio's buffer and are flushed once per event-loop turn
- * (events_flush_soon), not per event.
+ * (events_flush_soon), not per event. The xml fields are built here for
+ * the record sink too (sink_xml_add).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,44 +40,56 @@ sink_json_open(const char *path, char **err)
 	return fp;
 }
 
+/* One field: the redacted text when wanted and there is one, else the
+ * bytes, copied into *hold for their NUL. */
+static void
+sink_xml_field(cJSON *ev, const char *key, const char *bytes, size_t len,
+    const char *redacted, bool redact, char **hold)
+{
+	const char *text = redacted;
+
+	if (!redact || redacted == NULL)
+		text = *hold = xstrndup(bytes, len);
+	cJSON_AddItemToObject(ev, key, cJSON_CreateStringReference(text));
+}
+
+void
+sink_xml_add(cJSON *ev, const struct event_xml *x, bool redact,
+    char *hold[2])
+{
+	hold[0] = hold[1] = NULL;
+	/* The fields reference the text instead of copying it again. */
+	if (x != NULL && x->xml != NULL)
+		sink_xml_field(ev, "xml", x->xml, x->len, x->redacted, redact,
+		    &hold[0]);
+	if (x != NULL && x->original != NULL)
+		sink_xml_field(ev, "original_xml", x->original,
+		    x->original_len, x->original_redacted, redact, &hold[1]);
+}
+
+void
+sink_xml_remove(cJSON *ev, char *hold[2])
+{
+	cJSON_DeleteItemFromObject(ev, "xml");
+	cJSON_DeleteItemFromObject(ev, "original_xml");
+	free(hold[0]);
+	free(hold[1]);
+}
+
 static void
 sink_json_emit(struct sink *s, cJSON *ev, const struct event_xml *x)
 {
 	struct sink_json *j = (struct sink_json *)s;
-	char *line, *copy = NULL, *ocopy = NULL;
+	char *line, *hold[2];
 
-	/* The xml field references the text instead of copying it again; the
-	 * raw bytes need one copy for their NUL. */
-	if (x != NULL && x->xml != NULL) {
-		if (s->redact && x->redacted != NULL)
-			cJSON_AddItemToObject(ev, "xml",
-			    cJSON_CreateStringReference(x->redacted));
-		else {
-			copy = xstrndup(x->xml, x->len);
-			cJSON_AddItemToObject(ev, "xml",
-			    cJSON_CreateStringReference(copy));
-		}
-	}
-	if (x != NULL && x->original != NULL) {
-		if (s->redact && x->original_redacted != NULL)
-			cJSON_AddItemToObject(ev, "original_xml",
-			    cJSON_CreateStringReference(x->original_redacted));
-		else {
-			ocopy = xstrndup(x->original, x->original_len);
-			cJSON_AddItemToObject(ev, "original_xml",
-			    cJSON_CreateStringReference(ocopy));
-		}
-	}
+	sink_xml_add(ev, x, s->redact, hold);
 	line = cJSON_PrintUnformatted(ev);
 	if (line == NULL)
 		fatalx("cJSON_PrintUnformatted failed");
 	fputs(line, j->fp);
 	fputc('\n', j->fp);
 	free(line);
-	cJSON_DeleteItemFromObject(ev, "xml");
-	cJSON_DeleteItemFromObject(ev, "original_xml");
-	free(copy);
-	free(ocopy);
+	sink_xml_remove(ev, hold);
 }
 
 static int

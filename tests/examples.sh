@@ -155,6 +155,9 @@ if [ "$have_certs" = yes ]; then
 	fi
 fi
 
+# The directory the examples record sessions in: it must exist (-n checks).
+mkdir -p recordings
+
 # The example plugin, built by make check, where the examples name it.
 mkdir -p examples/plugins
 if cp "${XG_TOP_BUILDDIR:-.}/examples/plugins/caps-guard.so" \
@@ -236,8 +239,20 @@ bad filters-pattern "filters[0].match.text: missing closing parenthesis at offse
 bad filters-plugin-missing "filters[0].path: ./no-such-plugin.so: cannot open" \
     "{$L, $U, \"filters\": [{\"type\": \"plugin\",
      \"path\": \"./no-such-plugin.so\"}]}"
-bad logs-record "logs[0].type: 'record' is not supported yet" \
-    "{$L, $U, \"logs\": [{\"type\": \"record\", \"dir\": \"/tmp\"}]}"
+bad record-no-dir "logs[0].dir: required for type 'record'" \
+    "{$L, $U, \"logs\": [{\"type\": \"record\"}]}"
+bad record-missing-dir "logs[1].dir: $tmp/no-such-dir: No such file" \
+    "{$L, $U, \"logs\": [{\"type\": \"json\"},
+     {\"type\": \"record\", \"dir\": \"$tmp/no-such-dir\"}]}"
+bad record-file-dir "logs[0].dir: $tmp/partial.json: not a directory" \
+    "{$L, $U, \"logs\": [{\"type\": \"record\",
+     \"dir\": \"$tmp/partial.json\"}]}"
+bad record-limit "logs[0].max_file_bytes: must be at least 65536" \
+    "{$L, $U, \"logs\": [{\"type\": \"record\", \"dir\": \"recordings\",
+     \"max_file_bytes\": 1000}]}"
+bad record-path "logs[0].path: only valid for type 'json'" \
+    "{$L, $U, \"logs\": [{\"type\": \"record\", \"dir\": \"recordings\",
+     \"path\": \"x.jsonl\"}]}"
 bad invalid-json "line 3, column 3: invalid JSON" \
     "{
   $L

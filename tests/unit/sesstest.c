@@ -42,10 +42,11 @@ sesstest_fail(const char *what, const char *err)
 	exit(99);
 }
 
-/* The config: the caller's keys, plus the event log. */
+/* The config: the caller's keys, plus the event log and the caller's
+ * other logs. */
 static struct config *
 sesstest_config(struct sesstest *t, const char *listen, const char *upstream,
-    const char *more)
+    const char *more, const char *logs)
 {
 	struct config *cfg;
 	struct buf json;
@@ -56,9 +57,10 @@ sesstest_config(struct sesstest *t, const char *listen, const char *upstream,
 	    "{\"listen\": [{\"address\": \"127.0.0.1:5222\"%s%s}],"
 	    "\"upstream\": {\"address\": \"127.0.0.1:15222\"%s%s},%s%s"
 	    "\"logs\": [{\"type\": \"json\", \"path\": \"%s\","
-	    " \"redact\": true}]}",
+	    " \"redact\": true}%s%s]}",
 	    listen[0] ? ", " : "", listen, upstream[0] ? ", " : "", upstream,
-	    more, more[0] ? "," : "", t->events_path);
+	    more, more[0] ? "," : "", t->events_path, logs[0] ? ", " : "",
+	    logs);
 	cfg = config_parse(json.data, &err);
 	buf_fini(&json);
 	if (cfg == NULL)
@@ -70,9 +72,10 @@ sesstest_config(struct sesstest *t, const char *listen, const char *upstream,
 	return cfg;
 }
 
-static void __attribute__((format(printf, 5, 0)))
+static void __attribute__((format(printf, 6, 0)))
 sesstest_vinit(struct sesstest *t, struct smack_table *smtab,
-    const char *listen, const char *upstream, const char *more, va_list ap)
+    const char *logs, const char *listen, const char *upstream,
+    const char *more, va_list ap)
 {
 	struct bufferevent *cp[2], *sp[2];
 	struct session_env env = { 0 };
@@ -87,7 +90,7 @@ sesstest_vinit(struct sesstest *t, struct smack_table *smtab,
 		sesstest_fail("mkstemp", t->events_path);
 	close(fd);
 	members = xvasprintf(more, ap);
-	t->cfg = sesstest_config(t, listen, upstream, members);
+	t->cfg = sesstest_config(t, listen, upstream, members, logs);
 	free(members);
 	t->events = events_new(t->cfg, false, t->base, &err);
 	if (t->events == NULL)
@@ -120,7 +123,7 @@ sesstest_init(struct sesstest *t, const char *listen, const char *upstream,
 	va_list ap;
 
 	va_start(ap, more);
-	sesstest_vinit(t, NULL, listen, upstream, more, ap);
+	sesstest_vinit(t, NULL, "", listen, upstream, more, ap);
 	va_end(ap);
 }
 
@@ -131,7 +134,18 @@ sesstest_init_sm(struct sesstest *t, struct smack_table *smtab,
 	va_list ap;
 
 	va_start(ap, more);
-	sesstest_vinit(t, smtab, listen, upstream, more, ap);
+	sesstest_vinit(t, smtab, "", listen, upstream, more, ap);
+	va_end(ap);
+}
+
+void
+sesstest_init_logs(struct sesstest *t, const char *logs, const char *listen,
+    const char *upstream, const char *more, ...)
+{
+	va_list ap;
+
+	va_start(ap, more);
+	sesstest_vinit(t, NULL, logs, listen, upstream, more, ap);
 	va_end(ap);
 }
 

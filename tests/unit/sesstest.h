@@ -105,6 +105,11 @@ struct sesstest {
  */
 void sesstest_init(struct sesstest *, const char *listen, const char *upstream,
     const char *more, ...) __attribute__((format(printf, 4, 5)));
+/* sesstest_init() with more logs: logs is JSON objects (comma-separated,
+ * "" for none) that follow the harness' own event log in "logs". */
+void sesstest_init_logs(struct sesstest *, const char *logs,
+    const char *listen, const char *upstream, const char *more, ...)
+    __attribute__((format(printf, 5, 6)));
 /*
  * sesstest_init() for a session that parks its stream management state in
  * smtab when it ends, and resumes from it (borrowed: the test owns it and

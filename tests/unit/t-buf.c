@@ -87,6 +87,12 @@ test_consume(void)
 	ok(b.len == 0 && b.data[0] == '\0', "consume more than there is");
 	buf_adds(&b, "again");
 	is_str(b.data, "again", "usable after consume");
+	buf_truncate(&b, 9);
+	is_str(b.data, "again", "truncate past the end keeps all");
+	buf_truncate(&b, 2);
+	ok(b.len == 2 && strcmp(b.data, "ag") == 0, "truncate keeps a prefix");
+	buf_adds(&b, "ain");
+	is_str(b.data, "again", "usable after truncate");
 	buf_fini(&b);
 }
 

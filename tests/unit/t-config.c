@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_keys.h"
@@ -397,18 +398,15 @@ test_filters_logs(void)
 	    "each filter is named");
 	fails("{'logs': [{'path': '-'}]}",
 	    "logs[0].type: required key is missing", "log without type");
-	fails("{'logs': [{'type': 'json'}, {'type': 'record'}]}",
-	    "logs[1].type: 'record' is not supported yet (recordings arrive "
-	    "with issue 5)",
-	    "record refused for now");
 	fails("{'logs': [{'type': 'syslog'}]}",
-	    "logs[0].type: expected one of 'json', 'console', got 'syslog'",
+	    "logs[0].type: expected one of 'json', 'console', 'record', got "
+	    "'syslog'",
 	    "unknown log type");
 	fails("{'logs': [{'type': 'json'}, {'path': 'x', 'type': 'console'}]}",
 	    "logs[1].path: only valid for type 'json'",
 	    "console has no path, whatever the key order");
 	fails("{'logs': [{'type': 'console', 'redact': true}]}",
-	    "logs[0].redact: only valid for type 'json'",
+	    "logs[0].redact: only valid for types 'json' and 'record'",
 	    "console has no redact switch");
 	fails("{'logs': [{'type': 'json', 'path': ''}]}",
 	    "logs[0].path: must not be empty", "empty path");
@@ -430,6 +428,134 @@ test_filters_logs(void)
 		is_str(cfg->logs[2].path, "/tmp/e.jsonl", "file path");
 	}
 	config_unref(cfg);
+}
+
+static void write_file(const char *, const char *, size_t);
+
+static void
+test_record(void)
+{
+	struct config *cfg;
+	char dir[] = "/tmp/t-config-rec-XXXXXX", *json, *err = NULL, *file;
+
+	fails("{'logs': [{'type': 'json'}, {'type': 'record'}]}",
+	    "logs[1].dir: required for type 'record'", "record needs a dir");
+	fails("{'logs': [{'type': 'record', 'dir': ''}]}",
+	    "logs[0].dir: must not be empty", "empty dir");
+	fails("{'logs': [{'type': 'record', 'path': 'x', 'dir': 'd'}]}",
+	    "logs[0].path: only valid for type 'json'", "record has no path");
+	fails("{'logs': [{'type': 'json', 'dir': 'd', 'max_files': 5}]}",
+	    "logs[0].dir: only valid for type 'record'\n"
+	    "logs[0].max_files: only valid for type 'record'",
+	    "json has no dir or limits");
+	fails("{'logs': [{'type': 'console', 'max_bytes': 100000, "
+	      "'max_file_bytes': 100000}]}",
+	    "logs[0].max_bytes: only valid for type 'record'\n"
+	    "logs[0].max_file_bytes: only valid for type 'record'",
+	    "console has no limits");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', 'max_files': 0}]}",
+	    "logs[0].max_files: must be at least 1", "max_files floor");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', 'max_files': 1e8}]}",
+	    "logs[0].max_files: must be at most 10000000", "max_files ceiling");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', 'max_bytes': 1000}]}",
+	    "logs[0].max_bytes: must be at least 65536", "max_bytes floor");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', "
+	      "'max_file_bytes': 65536.5}]}",
+	    "logs[0].max_file_bytes: expected a whole number, got 65536.5",
+	    "max_file_bytes whole");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', 'max_bytes': 100000, "
+	      "'max_file_bytes': 200000}]}",
+	    "logs[0].max_file_bytes: must not exceed max_bytes (100000)",
+	    "a file limit above the directory's");
+	fails("{'logs': [{'type': 'record', 'dir': 'd', "
+	      "'max_file_bytes': '64M'}]}",
+	    "logs[0].max_file_bytes: expected a number, got a string",
+	    "limits are numbers");
+	fails("{'logs': [{'type': 'record', 'dir': '/var/rec/'}, "
+	      "{'type': 'json'}, {'type': 'record', 'dir': '/var/rec'}]}",
+	    "logs[2].dir: same directory as logs[0]", "two recorders, one dir");
+
+	cfg = loads("{'logs': [{'type': 'record', 'dir': 'rec'}]}",
+	    "record with defaults");
+	if (cfg != NULL) {
+		is_int(cfg->logs[0].type, CONFIG_LOG_RECORD, "record type");
+		is_str(cfg->logs[0].dir, "rec", "record dir");
+		is_int(cfg->logs[0].redact, 1, "record redacts by default");
+		is_int(cfg->logs[0].max_files, 10000, "max_files default");
+		is_int(cfg->logs[0].max_bytes, 1073741824, "max_bytes default");
+		is_int(cfg->logs[0].max_file_bytes, 67108864,
+		    "max_file_bytes default");
+		ok(cfg->logs[0].path == NULL, "record has no path");
+		is_str(config_log_type_str(cfg->logs[0].type), "record",
+		    "record named");
+	}
+	config_unref(cfg);
+	cfg = loads("{'logs': [{'type': 'record', 'dir': '/r', "
+		    "'redact': false, 'max_files': 7, 'max_bytes': 1099511627776, "
+		    "'max_file_bytes': 65536}]}",
+	    "record with every key");
+	if (cfg != NULL) {
+		is_int(cfg->logs[0].redact, 0, "record redact false kept");
+		is_int(cfg->logs[0].max_files, 7, "max_files kept");
+		is_int(cfg->logs[0].max_bytes, 1099511627776LL,
+		    "max_bytes above 4 GiB kept");
+		is_int(cfg->logs[0].max_file_bytes, 65536,
+		    "max_file_bytes kept");
+	}
+	config_unref(cfg);
+
+	/* The directory is checked at load, not at parse. */
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	json = xasprintf("{\"logs\": [{\"type\": \"json\"}, {\"type\": "
+			 "\"record\", \"dir\": \"%s/none\"}]}",
+	    dir);
+	cfg = config_parse(json, NULL);
+	ok(cfg != NULL && config_logs_load(cfg, &err) == -1 && err != NULL &&
+	        strstr(err, "logs[1].dir: ") == err &&
+	        strstr(err, "/none: No such file or directory") != NULL,
+	    "a missing dir is named at load: %s", err ? err : "(none)");
+	free(err);
+	err = NULL;
+	config_unref(cfg);
+	free(json);
+	file = xasprintf("%s/f", dir);
+	write_file(file, "x", 1);
+	json = xasprintf("{\"logs\": [{\"type\": \"record\", "
+			 "\"dir\": \"%s\"}]}",
+	    file);
+	cfg = config_parse(json, NULL);
+	ok(cfg != NULL && config_logs_load(cfg, &err) == -1 && err != NULL &&
+	        strstr(err, ": not a directory") != NULL,
+	    "a file is not a dir: %s", err ? err : "(none)");
+	free(err);
+	err = NULL;
+	config_unref(cfg);
+	free(json);
+	json = xasprintf("{\"logs\": [{\"type\": \"record\", "
+			 "\"dir\": \"%s\"}]}",
+	    dir);
+	cfg = config_parse(json, NULL);
+	ok(cfg != NULL && config_logs_load(cfg, &err) == 0,
+	    "an existing, writable dir passes");
+	config_unref(cfg);
+	if (geteuid() != 0) {
+		chmod(dir, 0500);
+		cfg = config_parse(json, NULL);
+		ok(cfg != NULL && config_logs_load(cfg, &err) == -1 &&
+		        err != NULL && strstr(err, ": not writable") != NULL,
+		    "a read-only dir is refused: %s", err ? err : "(none)");
+		free(err);
+		config_unref(cfg);
+		chmod(dir, 0700);
+	} else
+		ok(1, "# SKIP root may write anywhere");
+	free(json);
+	unlink(file);
+	free(file);
+	rmdir(dir);
 }
 
 static void
@@ -755,6 +881,7 @@ main(void)
 	test_listen();
 	test_upstream_tls();
 	test_filters_logs();
+	test_record();
 	test_many_errors();
 	test_defaults_full();
 	test_overrides();
