@@ -63,8 +63,8 @@ client_state_str(enum client_state s)
 static void
 client_set_state(struct client *c, enum client_state st)
 {
-	log_debug("client: %s -> %s", client_state_str(c->st),
-	    client_state_str(st));
+	log_debug(
+	    "client: %s -> %s", client_state_str(c->st), client_state_str(st));
 	c->st = st;
 }
 
@@ -99,7 +99,7 @@ static double
 client_step_timeout(const struct client *c)
 {
 	return c->o->timeout > CLIENT_STEP_TIMEOUT ? c->o->timeout
-						   : CLIENT_STEP_TIMEOUT;
+	                                           : CLIENT_STEP_TIMEOUT;
 }
 
 void
@@ -121,7 +121,7 @@ client_header(struct client *c)
 	buf_adds(&b, "<?xml version='1.0'?><stream:stream to='");
 	xnode_escape(&b, c->domain, strlen(c->domain), true);
 	buf_adds(&b, "' version='1.0' xml:lang='en' xmlns='jabber:client' "
-		     "xmlns:stream='http://etherx.jabber.org/streams'>");
+	             "xmlns:stream='http://etherx.jabber.org/streams'>");
 	xmppc_send_raw(c->x, b.data, b.len);
 	buf_fini(&b);
 	client_set_state(c, CLIENT_FEATURES);
@@ -137,7 +137,7 @@ client_tls_name(const struct client *c)
 static void
 client_start_tls(struct client *c)
 {
-	static const char *alpn[] = { TLSCTX_ALPN_XMPP_CLIENT, NULL };
+	static const char *alpn[] = {TLSCTX_ALPN_XMPP_CLIENT, NULL};
 	char *err = NULL;
 	SSL *ssl;
 
@@ -147,7 +147,7 @@ client_start_tls(struct client *c)
 	}
 	SSL_set_connect_state(ssl);
 	if (tlsctx_client_prepare(ssl, client_tls_name(c), NULL,
-	    c->o->tls == CLIENT_TLS_DIRECT ? alpn : NULL, &err) == -1) {
+	        c->o->tls == CLIENT_TLS_DIRECT ? alpn : NULL, &err) == -1) {
 		SSL_free(ssl);
 		client_fail(c, "TLS with %s: %s", client_tls_name(c), err);
 		free(err);
@@ -204,7 +204,7 @@ client_offered(const struct xnode *mechs)
 	buf_init(&b);
 	buf_adds(&b, "");
 	for (m = xnode_child(mechs, NS_SASL, "mechanism"); m != NULL;
-	    m = xnode_next(m, NS_SASL, "mechanism")) {
+	     m = xnode_next(m, NS_SASL, "mechanism")) {
 		t = xnode_text(m);
 		buf_addf(&b, "%s%s", b.len ? ", " : "", t);
 		free(t);
@@ -220,7 +220,7 @@ client_offers(const struct xnode *mechs, const char *name)
 	char *t;
 
 	for (m = xnode_child(mechs, NS_SASL, "mechanism"); m != NULL && !found;
-	    m = xnode_next(m, NS_SASL, "mechanism")) {
+	     m = xnode_next(m, NS_SASL, "mechanism")) {
 		t = xnode_text(m);
 		found = strcmp(t, name) == 0;
 		free(t);
@@ -230,28 +230,29 @@ client_offers(const struct xnode *mechs, const char *name)
 
 /* Picks the mechanism; -1 after failing the run. */
 static int
-client_choose(struct client *c, const struct xnode *mechs,
-    enum scram_mech *out)
+client_choose(struct client *c, const struct xnode *mechs, enum scram_mech *out)
 {
-	static const enum scram_mech pref[] = { SCRAM_MECH_SHA256,
-		SCRAM_MECH_SHA1, SCRAM_MECH_PLAIN };
+	static const enum scram_mech pref[] = {
+	    SCRAM_MECH_SHA256, SCRAM_MECH_SHA1, SCRAM_MECH_PLAIN};
 	bool plain_ok = c->tls_up || c->o->allow_plain;
 	char *offered = client_offered(mechs);
 	size_t i;
 
 	if (c->o->mechanism != NULL) {
 		if (scram_mech_parse(c->o->mechanism, out) == -1) {
-			client_fail(c, "--mechanism %s: not one of "
-				       "SCRAM-SHA-256, SCRAM-SHA-1, PLAIN",
+			client_fail(c,
+			    "--mechanism %s: not one of "
+			    "SCRAM-SHA-256, SCRAM-SHA-1, PLAIN",
 			    c->o->mechanism);
 		} else if (!client_offers(mechs, c->o->mechanism)) {
-			client_fail(c, "the server does not offer %s (it "
-				       "offers: %s)",
+			client_fail(c,
+			    "the server does not offer %s (it "
+			    "offers: %s)",
 			    c->o->mechanism, offered);
 		} else if (*out == SCRAM_MECH_PLAIN && !plain_ok) {
 			client_fail(c, "PLAIN without TLS would send the "
-				       "password in clear: use TLS, or "
-				       "--allow-plain on a link you trust");
+			               "password in clear: use TLS, or "
+			               "--allow-plain on a link you trust");
 		} else {
 			free(offered);
 			return 0;
@@ -269,8 +270,8 @@ client_choose(struct client *c, const struct xnode *mechs,
 	client_fail(c, "no SASL mechanism in common: the server offers %s%s",
 	    *offered ? offered : "none",
 	    client_offers(mechs, "PLAIN") ? " (PLAIN needs TLS or "
-					    "--allow-plain)"
-					  : "");
+	                                    "--allow-plain)"
+	                                  : "");
 	free(offered);
 	return -1;
 }
@@ -339,8 +340,9 @@ client_features(struct client *c, const struct xnode *f)
 
 	if (!c->tls_up && c->o->tls == CLIENT_TLS_STARTTLS) {
 		if (xnode_child(f, NS_TLS, "starttls") == NULL) {
-			client_fail(c, "%s does not offer STARTTLS (use --tls "
-				       "none to replay in plaintext)",
+			client_fail(c,
+			    "%s does not offer STARTTLS (use --tls "
+			    "none to replay in plaintext)",
 			    c->o->server);
 			return;
 		}
@@ -361,7 +363,8 @@ client_features(struct client *c, const struct xnode *f)
 			client_fail(c, "the server offers no resource binding");
 			return;
 		}
-		c->session_wanted = sess != NULL &&
+		c->session_wanted =
+		    sess != NULL &&
 		    xnode_child(sess, NS_SESSION, "optional") == NULL;
 		client_bind(c);
 	}
@@ -416,25 +419,24 @@ client_sasl(struct client *c, const struct xnode *el)
 	}
 	if (!xnode_is(el, NS_SASL, "challenge") &&
 	    !xnode_is(el, NS_SASL, "success")) {
-		client_fail(c, "unexpected <%s/> during authentication",
-		    el->name);
+		client_fail(
+		    c, "unexpected <%s/> during authentication", el->name);
 		return;
 	}
 	if ((n = client_sasl_data(el, &data)) < 0) {
 		free(data);
 		client_fail(c, "authentication: the server's SASL data is not "
-			       "base64");
+		               "base64");
 		return;
 	}
 	if (xnode_is(el, NS_SASL, "challenge")) {
 		if (scram_step(c->sasl, (char *)data, (size_t)n, &out, &outlen,
-		    &err) == 0) {
+		        &err) == 0) {
 			client_sasl_send(c, "response", NULL, out, outlen);
 			explicit_bzero(out, outlen);
 		} else
 			client_fail(c, "authentication: %s", err);
-	} else if (scram_finish(c->sasl, (char *)data, (size_t)n, &err) ==
-	    -1) {
+	} else if (scram_finish(c->sasl, (char *)data, (size_t)n, &err) == -1) {
 		client_fail(c, "authentication: %s", err);
 	} else {
 		log_debug("client: authenticated as %s with %s", c->o->jid,
@@ -485,8 +487,8 @@ client_iq_answer(struct client *c, const struct xnode *el)
 			client_playing(c);
 			return;
 		}
-		jid = xnode_text(xnode_child(xnode_child(el, NS_BIND, "bind"),
-		    NS_BIND, "jid"));
+		jid = xnode_text(xnode_child(
+		    xnode_child(el, NS_BIND, "bind"), NS_BIND, "jid"));
 		if (*jid == '\0') {
 			free(jid);
 			client_fail(c, "the bind result has no JID");
@@ -501,10 +503,10 @@ client_iq_answer(struct client *c, const struct xnode *el)
 		return;
 	}
 	cond = err != NULL ? client_condition(err, NS_STANZAS)
-			   : xstrdup("no error condition");
+	                   : xstrdup("no error condition");
 	if (c->st == CLIENT_BIND && c->resource != NULL) {
 		log_info("bind of resource %s refused (%s): letting the "
-			 "server choose one",
+		         "server choose one",
 		    c->resource, cond);
 		free(c->resource);
 		c->resource = NULL;
@@ -541,19 +543,20 @@ client_on_element(void *arg, struct xnode *el)
 		play_element(c, el);
 		return;
 	} else if (c->st == CLIENT_FEATURES &&
-	    xnode_is(el, XMLSTREAM_NS_STREAMS, "features")) {
+	           xnode_is(el, XMLSTREAM_NS_STREAMS, "features")) {
 		client_features(c, el);
-	} else if (c->st == CLIENT_STARTTLS && xnode_is(el, NS_TLS, "proceed")) {
+	} else if (c->st == CLIENT_STARTTLS &&
+	           xnode_is(el, NS_TLS, "proceed")) {
 		client_start_tls(c);
 	} else if (c->st == CLIENT_STARTTLS) {
 		client_fail(c, "%s refused STARTTLS", c->o->server);
 	} else if (c->st == CLIENT_AUTH) {
 		client_sasl(c, el);
 	} else if ((c->st == CLIENT_BIND || c->st == CLIENT_SESSION) &&
-	    xnode_is(el, XMLSTREAM_NS_CLIENT, "iq") &&
-	    xnode_attr(el, "id") != NULL &&
-	    strncmp(xnode_attr(el, "id"), EXPECT_ID_PREFIX,
-		strlen(EXPECT_ID_PREFIX)) == 0) {
+	           xnode_is(el, XMLSTREAM_NS_CLIENT, "iq") &&
+	           xnode_attr(el, "id") != NULL &&
+	           strncmp(xnode_attr(el, "id"), EXPECT_ID_PREFIX,
+	               strlen(EXPECT_ID_PREFIX)) == 0) {
 		client_iq_answer(c, el);
 	} else if (c->st == CLIENT_CLOSING || c->st == CLIENT_DONE) {
 		log_debug("client: ignored <%s/> while closing", el->name);
@@ -604,8 +607,9 @@ client_on_fail(void *arg, enum xmppc_fail f, const char *why)
 	if (c->st == CLIENT_PLAY)
 		play_ended(c, why);
 	else if (c->st == CLIENT_TLS && f == XMPPC_FAIL_EOF)
-		client_fail(c, "TLS with %s failed: the server closed the "
-			       "connection during the handshake",
+		client_fail(c,
+		    "TLS with %s failed: the server closed the "
+		    "connection during the handshake",
 		    c->o->server);
 	else
 		client_fail(c, "%s: %s during %s", c->o->server, why,
@@ -635,11 +639,11 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static const struct xmppc_cbs client_cbs = {
-	.on_connected = client_on_connected,
-	.on_element = client_on_element,
-	.on_close = client_on_close,
-	.on_tls = client_on_tls,
-	.on_fail = client_on_fail,
+    .on_connected = client_on_connected,
+    .on_element = client_on_element,
+    .on_close = client_on_close,
+    .on_tls = client_on_tls,
+    .on_fail = client_on_fail,
 };
 
 /* Splits the account and the server address; -1 with c->err. */
@@ -658,17 +662,21 @@ client_setup(struct client *c)
 	}
 	c->host = xstrdup(host);
 	if (jid_parse(c->o->jid, &j) == -1 || j.local == NULL) {
-		c->err = xasprintf("--jid %s: not a JID with a local part",
-		    c->o->jid);
+		c->err = xasprintf(
+		    "--jid %s: not a JID with a local part", c->o->jid);
 		jid_fini(&j);
 		return -1;
 	}
 	c->local = xstrdup(j.local);
 	c->domain = xstrdup(j.domain);
 	jid_fini(&j);
+	if (c->o->tls != CLIENT_TLS_NONE && !c->o->verify)
+		log_warnx("--no-verify: the server's certificate is not "
+		          "checked; anyone on the path can read and change "
+		          "this replay");
 	if (c->o->tls != CLIENT_TLS_NONE &&
 	    (c->tc = tlsctx_client_new(c->o->verify, c->o->ca_file, &err)) ==
-		NULL) {
+	        NULL) {
 		c->err = xasprintf("TLS: %s", err);
 		free(err);
 		return -1;
@@ -699,8 +707,8 @@ client_run(const struct recording *rec, const struct expect_plan *plan,
 		if ((c.base = event_base_new()) == NULL)
 			fatalx("client: no event base");
 		c.timer = evtimer_new(c.base, client_timer_cb, &c);
-		c.x = xmppc_connect(c.base, c.host, c.port, "server",
-		    &client_cbs, &c, &c.err);
+		c.x = xmppc_connect(
+		    c.base, c.host, c.port, "server", &client_cbs, &c, &c.err);
 		if (c.x != NULL && c.err == NULL) {
 			client_arm(&c, client_step_timeout(&c));
 			event_base_dispatch(c.base);

@@ -22,18 +22,18 @@ enum client_tls {
 };
 
 struct client_opts {
-	const char *server;	 /* HOST:PORT */
+	const char *server; /* HOST:PORT */
 	enum client_tls tls;
 	bool verify;
-	const char *ca_file;	 /* NULL: the system store */
+	const char *ca_file;     /* NULL: the system store */
 	const char *server_name; /* NULL: the domain of jid */
-	const char *jid;	 /* the account to log in as */
-	const char *password;	 /* never printed */
-	const char *mechanism;	 /* NULL: the strongest both sides have */
-	bool allow_plain;	 /* PLAIN without TLS */
-	double speed;		 /* recorded offsets / speed; 0: --fast */
-	double timeout;		 /* seconds for the last answers */
-	struct jidmap *map;	 /* borrowed: --map pairs; the session is added */
+	const char *jid;         /* the account to log in as */
+	const char *password;    /* never printed */
+	const char *mechanism;   /* NULL: the strongest both sides have */
+	bool allow_plain;        /* PLAIN without TLS */
+	double speed;            /* recorded offsets / speed; 0: --fast */
+	double timeout;          /* seconds for the last answers */
+	struct jidmap *map; /* borrowed: --map pairs; the session is added */
 };
 
 /*

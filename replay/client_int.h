@@ -17,8 +17,8 @@ enum client_state {
 	CLIENT_CONNECTING,
 	CLIENT_FEATURES, /* header sent, waiting for the features */
 	CLIENT_STARTTLS, /* <starttls/> sent */
-	CLIENT_TLS,	 /* handshake */
-	CLIENT_AUTH,	 /* SASL exchange */
+	CLIENT_TLS,      /* handshake */
+	CLIENT_AUTH,     /* SASL exchange */
 	CLIENT_BIND,
 	CLIENT_SESSION,
 	CLIENT_PLAY,
@@ -29,26 +29,26 @@ enum client_state {
 struct play;
 
 struct client {
-	const struct client_opts *o;	  /* borrowed */
-	const struct recording *rec;	  /* borrowed */
-	const struct expect_plan *plan;	  /* borrowed */
-	struct report *rep;		  /* borrowed */
-	struct event_base *base;	  /* owned */
-	struct xmppc *x;		  /* owned */
-	struct tlsctx *tc;		  /* owned, NULL without TLS */
-	struct event *timer;		  /* owned: negotiation, then play */
+	const struct client_opts *o;    /* borrowed */
+	const struct recording *rec;    /* borrowed */
+	const struct expect_plan *plan; /* borrowed */
+	struct report *rep;             /* borrowed */
+	struct event_base *base;        /* owned */
+	struct xmppc *x;                /* owned */
+	struct tlsctx *tc;              /* owned, NULL without TLS */
+	struct event *timer;            /* owned: negotiation, then play */
 	enum client_state st;
 	char *host;
 	unsigned port;
-	char *local;	  /* of the account */
-	char *domain;	  /* of the account: stream 'to' */
-	char *resource;	  /* asked for at bind; NULL: the server's choice */
-	char *jid;	  /* the bound full JID */
+	char *local;    /* of the account */
+	char *domain;   /* of the account: stream 'to' */
+	char *resource; /* asked for at bind; NULL: the server's choice */
+	char *jid;      /* the bound full JID */
 	struct scram *sasl;
 	bool tls_up;
 	bool authed;
 	bool session_wanted;
-	char *err;	  /* a failure that ends the run (exit 2) */
+	char *err;         /* a failure that ends the run (exit 2) */
 	struct play *play; /* owned, from CLIENT_PLAY on */
 };
 

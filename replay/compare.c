@@ -28,18 +28,18 @@ struct compare_volatile {
 };
 
 static const struct compare_volatile compare_volatiles[] = {
-	{ "urn:xmpp:delay", "delay", "stamp" },
-	{ "jabber:x:delay", "x", "stamp" },
-	{ "urn:xmpp:sid:0", "stanza-id", "id" },
-	{ "urn:xmpp:sid:0", "origin-id", "id" },
-	{ "urn:xmpp:occupant-id:0", "occupant-id", "id" },
-	{ "urn:xmpp:time", "utc", NULL },
-	{ "urn:xmpp:time", "tzo", NULL },
-	{ "jabber:iq:last", "query", "seconds" },
-	{ "jabber:iq:roster", "query", "ver" },
-	{ "urn:xmpp:mam:*", "result", "id" },
-	{ "http://jabber.org/protocol/rsm", "first", NULL },
-	{ "http://jabber.org/protocol/rsm", "last", NULL },
+    {"urn:xmpp:delay", "delay", "stamp"},
+    {"jabber:x:delay", "x", "stamp"},
+    {"urn:xmpp:sid:0", "stanza-id", "id"},
+    {"urn:xmpp:sid:0", "origin-id", "id"},
+    {"urn:xmpp:occupant-id:0", "occupant-id", "id"},
+    {"urn:xmpp:time", "utc", NULL},
+    {"urn:xmpp:time", "tzo", NULL},
+    {"jabber:iq:last", "query", "seconds"},
+    {"jabber:iq:roster", "query", "ver"},
+    {"urn:xmpp:mam:*", "result", "id"},
+    {"http://jabber.org/protocol/rsm", "first", NULL},
+    {"http://jabber.org/protocol/rsm", "last", NULL},
 };
 
 /* Elements whose children's order carries no meaning. */
@@ -47,13 +47,13 @@ static const struct {
 	const char *ns;
 	const char *el;
 } compare_unordered[] = {
-	{ "http://jabber.org/protocol/disco#info", "query" },
-	{ "http://jabber.org/protocol/disco#items", "query" },
-	{ "jabber:iq:roster", "query" },
-	{ "jabber:iq:roster", "item" },
-	{ XMLSTREAM_NS_CLIENT, "error" },
-	{ "http://jabber.org/protocol/muc#user", "x" },
-	{ "urn:xmpp:blocking", "blocklist" },
+    {"http://jabber.org/protocol/disco#info", "query"},
+    {"http://jabber.org/protocol/disco#items", "query"},
+    {"jabber:iq:roster", "query"},
+    {"jabber:iq:roster", "item"},
+    {XMLSTREAM_NS_CLIENT, "error"},
+    {"http://jabber.org/protocol/muc#user", "x"},
+    {"urn:xmpp:blocking", "blocklist"},
 };
 
 static bool
@@ -75,9 +75,10 @@ compare_is_unordered(const struct xnode *n, bool top)
 
 	if (top)
 		return true; /* a stanza's payloads (RFC 6120 8.4) */
-	for (i = 0; i < sizeof(compare_unordered) / sizeof(compare_unordered[0]);
-	    i++)
-		if (xnode_is(n, compare_unordered[i].ns, compare_unordered[i].el))
+	for (i = 0;
+	     i < sizeof(compare_unordered) / sizeof(compare_unordered[0]); i++)
+		if (xnode_is(
+		        n, compare_unordered[i].ns, compare_unordered[i].el))
 			return true;
 	return false;
 }
@@ -111,8 +112,9 @@ compare_blank(struct xnode *n)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(compare_volatiles) / sizeof(compare_volatiles[0]);
-	    i++) {
+	for (i = 0;
+	     i < sizeof(compare_volatiles) / sizeof(compare_volatiles[0]);
+	     i++) {
 		const struct compare_volatile *v = &compare_volatiles[i];
 
 		if (strcmp(n->name, v->el) != 0 || !compare_ns_is(n->ns, v->ns))
@@ -236,8 +238,8 @@ compare_write(const struct xnode *n, struct buf *b)
 	for (i = 0; i < n->nattrs; i++) {
 		buf_addf(b, " {%s}%s=\"", n->attrs[i].ns ? n->attrs[i].ns : "",
 		    n->attrs[i].name);
-		xnode_escape(b, n->attrs[i].value, strlen(n->attrs[i].value),
-		    true);
+		xnode_escape(
+		    b, n->attrs[i].value, strlen(n->attrs[i].value), true);
 		buf_addc(b, '"');
 	}
 	buf_addc(b, '>');
@@ -272,8 +274,8 @@ compare_equal(const struct xnode *want, const struct xnode *got)
 char *
 compare_brief(const struct xnode *el, size_t max)
 {
-	const char *defns = el->parent != NULL ? el->parent->ns
-					       : XMLSTREAM_NS_CLIENT;
+	const char *defns =
+	    el->parent != NULL ? el->parent->ns : XMLSTREAM_NS_CLIENT;
 	struct buf b;
 
 	buf_init(&b);
@@ -286,8 +288,8 @@ compare_brief(const struct xnode *el, size_t max)
 	if (max > 3 && b.len > max) {
 		b.len = max - 3;
 		/* Do not cut a UTF-8 sequence in two. */
-		while (b.len > 0 && ((unsigned char)b.data[b.len] & 0xc0) ==
-		    0x80)
+		while (
+		    b.len > 0 && ((unsigned char)b.data[b.len] & 0xc0) == 0x80)
 			b.len--;
 		buf_adds(&b, "...");
 	}
@@ -301,9 +303,8 @@ struct compare_diffs {
 	size_t more; /* not described: over COMPARE_MAX_DIFFS */
 };
 
-static void __attribute__((format(printf, 3, 4)))
-compare_add(struct compare_diffs *d, const struct xnode *at, const char *fmt,
-    ...)
+static void __attribute__((format(printf, 3, 4))) compare_add(
+    struct compare_diffs *d, const struct xnode *at, const char *fmt, ...)
 {
 	struct buf path;
 	const struct xnode *p;
@@ -317,7 +318,7 @@ compare_add(struct compare_diffs *d, const struct xnode *at, const char *fmt,
 		return;
 	}
 	for (p = at; p != NULL && depth < sizeof(names) / sizeof(names[0]);
-	    p = p->parent)
+	     p = p->parent)
 		names[depth++] = p->name;
 	buf_init(&path);
 	while (depth > 0)
@@ -345,8 +346,8 @@ compare_attr_name(const struct xattr *a, struct buf *b)
 
 /* Attributes of two normalized elements (sorted the same way). */
 static void
-compare_attrs(const struct xnode *w, const struct xnode *g,
-    struct compare_diffs *d)
+compare_attrs(
+    const struct xnode *w, const struct xnode *g, struct compare_diffs *d)
 {
 	size_t i = 0, j = 0;
 	struct buf name;
@@ -424,13 +425,13 @@ compare_same_name(const struct xnode *a, const struct xnode *b)
 	return strcmp(a->name, b->name) == 0 && compare_str0(a->ns, b->ns) == 0;
 }
 
-static void compare_walk(const struct xnode *w, const struct xnode *g,
-    struct compare_diffs *d);
+static void compare_walk(
+    const struct xnode *w, const struct xnode *g, struct compare_diffs *d);
 
 /* Pairs and compares the children of w and g. */
 static void
-compare_children(const struct xnode *w, const struct xnode *g,
-    struct compare_diffs *d)
+compare_children(
+    const struct xnode *w, const struct xnode *g, struct compare_diffs *d)
 {
 	struct compare_sortkey *wk, *gk;
 	size_t nw, ng, i, j, last = 0;
@@ -486,8 +487,9 @@ compare_children(const struct xnode *w, const struct xnode *g,
 			continue;
 		brief = compare_brief(gk[j].n, 100);
 		c = gk[j].n;
-		compare_add(d, w, "extra %s", c->type == XNODE_TEXT &&
-			w->children == NULL ? "text" : brief);
+		compare_add(d, w, "extra %s",
+		    c->type == XNODE_TEXT && w->children == NULL ? "text"
+		                                                 : brief);
 		free(brief);
 	}
 	if (moved && !compare_is_unordered(w, w->parent == NULL))
@@ -498,8 +500,8 @@ compare_children(const struct xnode *w, const struct xnode *g,
 }
 
 static void
-compare_walk(const struct xnode *w, const struct xnode *g,
-    struct compare_diffs *d)
+compare_walk(
+    const struct xnode *w, const struct xnode *g, struct compare_diffs *d)
 {
 	compare_attrs(w, g, d);
 	compare_children(w, g, d);
@@ -508,7 +510,7 @@ compare_walk(const struct xnode *w, const struct xnode *g,
 size_t
 compare_diff(const struct xnode *want, const struct xnode *got, char ***out)
 {
-	struct compare_diffs d = { NULL, 0, 0 };
+	struct compare_diffs d = {NULL, 0, 0};
 	struct xnode *w = compare_normalized(want);
 	struct xnode *g = compare_normalized(got);
 

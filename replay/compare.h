@@ -38,8 +38,8 @@ bool compare_equal(const struct xnode *want, const struct xnode *got);
  * <feature var='jabber:iq:version'/>"). Returns the number of sentences
  * (0 when equal) and sets *out to an xmalloc'd array of xmalloc'd strings.
  */
-size_t compare_diff(const struct xnode *want, const struct xnode *got,
-    char ***out);
+size_t compare_diff(
+    const struct xnode *want, const struct xnode *got, char ***out);
 void compare_diff_free(char **, size_t);
 /* A short one-line rendering of an element, for reports (xmalloc'd). */
 char *compare_brief(const struct xnode *el, size_t max);

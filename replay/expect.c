@@ -21,11 +21,11 @@
 struct expect_state {
 	const struct recording *rec;
 	struct expect_plan *p;
-	char *bare;	     /* the recorded account */
-	char *domain;	     /* its domain */
-	bool *answered;	     /* per send: its iq answer was seen */
-	size_t broadcast;    /* last broadcast presence sent, or SIZE_MAX */
-	char **session_ids;  /* ids of session-establishment iqs */
+	char *bare;         /* the recorded account */
+	char *domain;       /* its domain */
+	bool *answered;     /* per send: its iq answer was seen */
+	size_t broadcast;   /* last broadcast presence sent, or SIZE_MAX */
+	char **session_ids; /* ids of session-establishment iqs */
 	size_t nsession_ids;
 };
 
@@ -74,12 +74,12 @@ expect_jideq(const char *a, const char *b)
 		jid_fini(&x);
 		return false;
 	}
-	eq = (x.local == NULL ? y.local == NULL
-			      : y.local != NULL &&
-			strcasecmp(x.local, y.local) == 0) &&
-	    strcasecmp(x.domain, y.domain) == 0 &&
-	    (x.resource == NULL ? y.resource == NULL
-				: expect_streq(x.resource, y.resource));
+	eq = (x.local == NULL
+	             ? y.local == NULL
+	             : y.local != NULL && strcasecmp(x.local, y.local) == 0) &&
+	     strcasecmp(x.domain, y.domain) == 0 &&
+	     (x.resource == NULL ? y.resource == NULL
+	                         : expect_streq(x.resource, y.resource));
 	jid_fini(&x);
 	jid_fini(&y);
 	return eq;
@@ -152,8 +152,8 @@ expect_send(struct expect_state *st, size_t ev, const struct xnode *el)
 	unsigned k;
 
 	p->send = xreallocarray(p->send, p->nsend + 1, sizeof(*p->send));
-	st->answered = xreallocarray(st->answered, p->nsend + 1,
-	    sizeof(*st->answered));
+	st->answered =
+	    xreallocarray(st->answered, p->nsend + 1, sizeof(*st->answered));
 	st->answered[p->nsend] = false;
 	s = &p->send[p->nsend];
 	s->ev = ev;
@@ -170,7 +170,7 @@ expect_send(struct expect_state *st, size_t ev, const struct xnode *el)
 	if (recording_kind_of(el) == STANZA_PRESENCE &&
 	    xnode_attr(el, "to") == NULL &&
 	    (xnode_attr(el, "type") == NULL ||
-		strcmp(xnode_attr(el, "type"), "unavailable") == 0))
+	        strcmp(xnode_attr(el, "type"), "unavailable") == 0))
 		st->broadcast = p->nsend - 1;
 }
 
@@ -186,11 +186,10 @@ expect_roster_item(const struct xnode *el)
 static bool
 expect_is_subscription(const char *type)
 {
-	return type != NULL &&
-	    (strcmp(type, "subscribe") == 0 ||
-		strcmp(type, "subscribed") == 0 ||
-		strcmp(type, "unsubscribe") == 0 ||
-		strcmp(type, "unsubscribed") == 0);
+	return type != NULL && (strcmp(type, "subscribe") == 0 ||
+	                           strcmp(type, "subscribed") == 0 ||
+	                           strcmp(type, "unsubscribe") == 0 ||
+	                           strcmp(type, "unsubscribed") == 0);
 }
 
 /* The queryid of a MAM query or result element anywhere in el, or NULL. */
@@ -223,43 +222,43 @@ expect_find(const struct expect_state *st,
 
 /* An iq get/set with the answer's id, not answered yet. */
 static bool
-expect_is_request_of(const struct expect_state *st, size_t i,
-    const struct xnode *ans)
+expect_is_request_of(
+    const struct expect_state *st, size_t i, const struct xnode *ans)
 {
 	const struct xnode *s = st->p->send[i].el;
 	const char *t = xnode_attr(s, "type");
 
 	return !st->answered[i] && recording_kind_of(s) == STANZA_IQ &&
-	    t != NULL && (strcmp(t, "get") == 0 || strcmp(t, "set") == 0) &&
-	    expect_streq(xnode_attr(s, "id"), xnode_attr(ans, "id"));
+	       t != NULL && (strcmp(t, "get") == 0 || strcmp(t, "set") == 0) &&
+	       expect_streq(xnode_attr(s, "id"), xnode_attr(ans, "id"));
 }
 
 /* A message or presence with the error's kind and id. */
 static bool
-expect_is_errored(const struct expect_state *st, size_t i,
-    const struct xnode *err)
+expect_is_errored(
+    const struct expect_state *st, size_t i, const struct xnode *err)
 {
 	const struct xnode *s = st->p->send[i].el;
 
 	return recording_kind_of(s) == recording_kind_of(err) &&
-	    expect_streq(xnode_attr(s, "id"), xnode_attr(err, "id"));
+	       expect_streq(xnode_attr(s, "id"), xnode_attr(err, "id"));
 }
 
 /* A directed presence to exactly the JID the presence comes from. */
 static bool
-expect_is_joined(const struct expect_state *st, size_t i,
-    const struct xnode *pres)
+expect_is_joined(
+    const struct expect_state *st, size_t i, const struct xnode *pres)
 {
 	const struct xnode *s = st->p->send[i].el;
 
 	return recording_kind_of(s) == STANZA_PRESENCE &&
-	    expect_jideq(xnode_attr(s, "to"), xnode_attr(pres, "from"));
+	       expect_jideq(xnode_attr(s, "to"), xnode_attr(pres, "from"));
 }
 
 /* A roster set or subscription presence about the push's item. */
 static bool
-expect_is_roster_cause(const struct expect_state *st, size_t i,
-    const struct xnode *push)
+expect_is_roster_cause(
+    const struct expect_state *st, size_t i, const struct xnode *push)
 {
 	const struct xnode *s = st->p->send[i].el;
 	const char *item = expect_roster_item(push);
@@ -268,33 +267,33 @@ expect_is_roster_cause(const struct expect_state *st, size_t i,
 	    expect_streq(xnode_attr(s, "type"), "set"))
 		return expect_bareeq(expect_roster_item(s), item);
 	return recording_kind_of(s) == STANZA_PRESENCE &&
-	    expect_is_subscription(xnode_attr(s, "type")) &&
-	    expect_bareeq(xnode_attr(s, "to"), item);
+	       expect_is_subscription(xnode_attr(s, "type")) &&
+	       expect_bareeq(xnode_attr(s, "to"), item);
 }
 
 /* A groupchat message with the reflection's id, to its room. */
 static bool
-expect_is_reflected(const struct expect_state *st, size_t i,
-    const struct xnode *msg)
+expect_is_reflected(
+    const struct expect_state *st, size_t i, const struct xnode *msg)
 {
 	const struct xnode *s = st->p->send[i].el;
 
 	return recording_kind_of(s) == STANZA_MESSAGE &&
-	    expect_streq(xnode_attr(s, "type"), "groupchat") &&
-	    expect_streq(xnode_attr(s, "id"), xnode_attr(msg, "id")) &&
-	    expect_bareeq(xnode_attr(s, "to"), xnode_attr(msg, "from"));
+	       expect_streq(xnode_attr(s, "type"), "groupchat") &&
+	       expect_streq(xnode_attr(s, "id"), xnode_attr(msg, "id")) &&
+	       expect_bareeq(xnode_attr(s, "to"), xnode_attr(msg, "from"));
 }
 
 /* A MAM query with the result's queryid. */
 static bool
-expect_is_mam_query(const struct expect_state *st, size_t i,
-    const struct xnode *msg)
+expect_is_mam_query(
+    const struct expect_state *st, size_t i, const struct xnode *msg)
 {
 	const struct xnode *s = st->p->send[i].el;
 
 	return recording_kind_of(s) == STANZA_IQ &&
-	    expect_streq(expect_mam_queryid(s, "query"),
-		expect_mam_queryid(msg, "result"));
+	       expect_streq(expect_mam_queryid(s, "query"),
+	           expect_mam_queryid(msg, "result"));
 }
 
 /* Whether from names the server (absent, the domain, or the account). */
@@ -308,7 +307,7 @@ static bool
 expect_from_account(const struct expect_state *st, const char *from)
 {
 	return from == NULL || expect_jideq(from, st->bare) ||
-	    expect_jideq(from, st->rec->jid);
+	       expect_jideq(from, st->rec->jid);
 }
 
 static void
@@ -317,7 +316,8 @@ expect_server_el(struct expect_state *st, size_t ev)
 	const struct recording_event *e = &st->rec->ev[ev];
 	const struct xnode *el = recording_server_sent(e);
 	enum stanza_kind k = recording_kind_of(el);
-	const char *type = xnode_attr(el, "type"), *from = xnode_attr(el, "from");
+	const char *type = xnode_attr(el, "type"),
+	           *from = xnode_attr(el, "from");
 	size_t i, c;
 
 	if (e->by_proxy) {
@@ -332,8 +332,8 @@ expect_server_el(struct expect_state *st, size_t ev)
 	if (k == STANZA_IQ && type != NULL &&
 	    (strcmp(type, "result") == 0 || strcmp(type, "error") == 0)) {
 		for (i = 0; i < st->nsession_ids; i++)
-			if (expect_streq(st->session_ids[i],
-			    xnode_attr(el, "id"))) {
+			if (expect_streq(
+			        st->session_ids[i], xnode_attr(el, "id"))) {
 				expect_item(st, ev, EXPECT_SKIPPED,
 				    EXPECT_BY_ID, 0,
 				    "answer to session establishment");
@@ -347,7 +347,7 @@ expect_server_el(struct expect_state *st, size_t ev)
 			return;
 		}
 	} else if (type != NULL && strcmp(type, "error") == 0 &&
-	    (c = expect_find(st, expect_is_errored, el)) != SIZE_MAX) {
+	           (c = expect_find(st, expect_is_errored, el)) != SIZE_MAX) {
 		expect_item(st, ev, EXPECT_ANSWER, EXPECT_BY_ID, c,
 		    "error to the client's stanza");
 		return;
@@ -364,7 +364,8 @@ expect_server_el(struct expect_state *st, size_t ev)
 			return;
 		}
 	} else if (k == STANZA_IQ && expect_streq(type, "set") &&
-	    expect_roster_item(el) != NULL && expect_from_account(st, from)) {
+	           expect_roster_item(el) != NULL &&
+	           expect_from_account(st, from)) {
 		if ((c = expect_find(st, expect_is_roster_cause, el)) !=
 		    SIZE_MAX) {
 			expect_item(st, ev, EXPECT_ANSWER, EXPECT_BY_CONTENT, c,
@@ -380,7 +381,7 @@ expect_server_el(struct expect_state *st, size_t ev)
 		}
 		if (expect_mam_queryid(el, "result") != NULL &&
 		    (c = expect_find(st, expect_is_mam_query, el)) !=
-			SIZE_MAX) {
+		        SIZE_MAX) {
 			expect_item(st, ev, EXPECT_ANSWER, EXPECT_BY_CONTENT, c,
 			    "archive result of the client's query");
 			return;
@@ -388,7 +389,7 @@ expect_server_el(struct expect_state *st, size_t ev)
 	}
 	expect_item(st, ev, EXPECT_UNSOLICITED, EXPECT_BY_CONTENT, 0,
 	    expect_from_server(st, from) ? "from the server"
-					 : "from another party");
+	                                 : "from another party");
 }
 
 /* The s2c get/set with this id, before ev, or SIZE_MAX. */
@@ -430,8 +431,8 @@ expect_client_el(struct expect_state *st, size_t ev)
 	}
 	if (recording_kind_of(el) == STANZA_IQ &&
 	    xnode_child(el, EXPECT_NS_SESSION, "session") != NULL) {
-		st->session_ids = xreallocarray(st->session_ids,
-		    st->nsession_ids + 1, sizeof(char *));
+		st->session_ids = xreallocarray(
+		    st->session_ids, st->nsession_ids + 1, sizeof(char *));
 		st->session_ids[st->nsession_ids++] =
 		    xstrdup(xnode_attr(el, "id") ? xnode_attr(el, "id") : "");
 		expect_skip(st, ev, "session establishment (done by replay)");
@@ -444,8 +445,8 @@ expect_client_el(struct expect_state *st, size_t ev)
 			expect_skip(st, ev, "iq answer to no recorded request");
 			return;
 		}
-		p->reply = xreallocarray(p->reply, p->nreply + 1,
-		    sizeof(*p->reply));
+		p->reply =
+		    xreallocarray(p->reply, p->nreply + 1, sizeof(*p->reply));
 		p->reply[p->nreply].req = req;
 		p->reply[p->nreply++].ans = ev;
 		expect_skip(st, ev, "answer to a server request");
@@ -463,8 +464,8 @@ expect_plan_new(const struct recording *rec, char **err)
 
 	if (rec->jid == NULL) {
 		*err = xasprintf("%s: session %s has no bind event: it never "
-				 "bound a resource, so there is nothing to "
-				 "replay",
+		                 "bound a resource, so there is nothing to "
+		                 "replay",
 		    rec->path, rec->session);
 		return NULL;
 	}

@@ -46,15 +46,15 @@ enum expect_class {
 };
 
 enum expect_how {
-	EXPECT_BY_ID,	   /* iq result/error, stanza error: by id */
+	EXPECT_BY_ID,      /* iq result/error, stanza error: by id */
 	EXPECT_BY_CONTENT, /* kind, type, from and payload */
 };
 
 /* A client stanza to send. */
 struct expect_send {
-	size_t ev;		/* index in the recording */
+	size_t ev;              /* index in the recording */
 	const struct xnode *el; /* borrowed: what the client sent */
-	char *id;		/* owned: id on the wire, NULL when none */
+	char *id;               /* owned: id on the wire, NULL when none */
 };
 
 /* A recorded server element after bind. */
@@ -62,7 +62,7 @@ struct expect_item {
 	size_t ev;
 	enum expect_class cls;
 	enum expect_how how; /* ANSWER only */
-	size_t cause;	     /* ANSWER: index into send[] */
+	size_t cause;        /* ANSWER: index into send[] */
 	const char *why;     /* static: the rule that decided */
 };
 

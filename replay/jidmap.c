@@ -26,11 +26,10 @@ struct jidmap {
 
 /* Elements whose text is for people: never rewritten. */
 static const char *const jidmap_human[] = {
-	"body", "subject", "status", "thread", "desc", "text", NULL
-};
+    "body", "subject", "status", "thread", "desc", "text", NULL};
 
 /* Attributes that always hold a JID when present. */
-static const char *const jidmap_attrs[] = { "to", "from", "jid", "by", NULL };
+static const char *const jidmap_attrs[] = {"to", "from", "jid", "by", NULL};
 
 struct jidmap *
 jidmap_new(void)
@@ -112,8 +111,7 @@ jidmap_add_arg(struct jidmap *m, const char *arg, char **err)
 }
 
 void
-jidmap_set_session(struct jidmap *m, const char *old_full,
-    const char *new_full)
+jidmap_set_session(struct jidmap *m, const char *old_full, const char *new_full)
 {
 	struct jid o, n;
 	char *ob, *nb;
@@ -149,7 +147,7 @@ jidmap_covers(const struct jidmap_pair *p, const struct jid *j)
 	if (!jidmap_ieq(p->from.local, j->local))
 		return false;
 	return p->from.resource == NULL ||
-	    jidmap_eq(p->from.resource, j->resource);
+	       jidmap_eq(p->from.resource, j->resource);
 }
 
 static char *
@@ -184,8 +182,8 @@ jidmap_map(const struct jidmap *m, const char *s)
 	} else {
 		local = p->to.local;
 		res = p->to.resource != NULL || p->from.resource != NULL
-		    ? p->to.resource
-		    : j.resource;
+		          ? p->to.resource
+		          : j.resource;
 	}
 	out = jidmap_format(local, p->to.domain, res);
 	jid_fini(&j);
@@ -203,8 +201,8 @@ jidmap_known(const struct jidmap *m, const char *s)
 	if (strchr(s, '@') == NULL || jid_parse(s, &j) == -1)
 		return false;
 	for (i = 0; i < m->n && !found; i++)
-		found = m->p[i].from.local != NULL &&
-		    jidmap_covers(&m->p[i], &j);
+		found =
+		    m->p[i].from.local != NULL && jidmap_covers(&m->p[i], &j);
 	jid_fini(&j);
 	return found;
 }

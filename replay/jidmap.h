@@ -35,8 +35,8 @@ int jidmap_add(struct jidmap *, const char *from, const char *to)
  * full, bare to bare, and the domain when it changed. Pairs added before
  * take precedence.
  */
-void jidmap_set_session(struct jidmap *, const char *old_full,
-    const char *new_full);
+void jidmap_set_session(
+    struct jidmap *, const char *old_full, const char *new_full);
 /* The mapped JID (xmalloc'd), or NULL when jid is not mapped. */
 char *jidmap_map(const struct jidmap *, const char *jid);
 /* Rewrites the JID places of the tree in place. */

@@ -55,11 +55,11 @@ main_run(struct opts *o, const struct recording *rec)
 		free(err);
 	} else {
 		report_print(rep, o->json != NULL && strcmp(o->json, "-") == 0
-			? stderr
-			: stdout);
+		                      ? stderr
+		                      : stdout);
 		rc = report_ok(rep) ? 0 : MAIN_EXIT_DIFFER;
-		if (o->json != NULL && report_write_json(rep, o->json, &err) ==
-		    -1) {
+		if (o->json != NULL &&
+		    report_write_json(rep, o->json, &err) == -1) {
 			rc = main_error(err);
 			free(err);
 		}

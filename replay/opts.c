@@ -37,62 +37,65 @@ enum {
 void
 opts_usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: xmppgate-replay [options] RECORDING\n"
-	    "Plays a recorded XMPP session (xmppgate's JSON events, a record "
-	    "file or any\nevents.jsonl with xml fields) against a server, or "
-	    "as the server to a client.\n"
-	    "  --server HOST:PORT    client mode: play the recorded client "
-	    "against a server\n"
-	    "  --serve ADDR:PORT     server mode: play the recorded server to "
-	    "one client\n"
-	    "client mode:\n"
-	    "  --tls starttls|direct|none  TLS toward the server (default "
-	    "starttls)\n"
-	    "  --ca FILE             trust these CAs instead of the system "
-	    "store\n"
-	    "  --server-name NAME    name for SNI and the certificate check "
-	    "(default:\n"
-	    "                        the domain of --jid)\n"
-	    "  --no-verify           do not check the server's certificate "
-	    "(lab use only)\n"
-	    "  --jid JID             the account to log in as "
-	    "(or XG_REPLAY_JID)\n"
-	    "  --password PW         its password (or XG_REPLAY_PASSWORD, "
-	    "which ps cannot\n"
-	    "                        show); never printed\n"
-	    "  --mechanism M         SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN "
-	    "(default: the\n"
-	    "                        strongest both sides have)\n"
-	    "  --allow-plain         allow PLAIN without TLS\n"
-	    "  --map OLD=NEW         map another recorded JID (repeatable); the "
-	    "recorded\n"
-	    "                        account maps to --jid by itself\n"
-	    "server mode:\n"
-	    "  --cert FILE --key FILE  offer STARTTLS with this certificate "
-	    "(PEM)\n"
-	    "both:\n"
-	    "  --speed N             recorded delays divided by N (default "
-	    "1)\n"
-	    "  --fast                no delays: as fast as answers allow\n"
-	    "  --timeout S           client: wait for the last answers this "
-	    "long; server:\n"
-	    "                        end after this long without traffic "
-	    "(default 5)\n"
-	    "  --session ID          the session to play, when the file has "
-	    "several\n"
-	    "  --json FILE           also write the report as JSON (\"-\": "
-	    "stdout; the\n"
-	    "                        summary then goes to stderr)\n"
-	    "  -v                    more log on stderr (-vv: every element, "
-	    "secrets\n"
-	    "                        redacted)\n"
-	    "  -h                    this help\n"
-	    "  -V                    print the version\n"
-	    "Exit status: 0 all expected answers came and matched (server: "
-	    "every recorded\nclient stanza came, nothing unexpected); 1 some "
-	    "differ or are missing;\n2 usage, recording, connection, TLS or "
-	    "authentication error.\n");
+	fputs("usage: xmppgate-replay [options] RECORDING\n"
+	      "Plays a recorded XMPP session (xmppgate's JSON events, a "
+	      "record file, any\n"
+	      "events.jsonl with xml fields) against a server, or as the "
+	      "server to a client.\n"
+	      "  --server HOST:PORT    client mode: play the recorded "
+	      "client against a server\n"
+	      "  --serve ADDR:PORT     server mode: play the recorded "
+	      "server to one client\n"
+	      "client mode:\n"
+	      "  --tls starttls|direct|none  TLS toward the server "
+	      "(default starttls)\n"
+	      "  --ca FILE             trust these CAs instead of the "
+	      "system store\n"
+	      "  --server-name NAME    name for SNI and the certificate "
+	      "check (default:\n"
+	      "                        the domain of --jid)\n"
+	      "  --no-verify           do not check the server's "
+	      "certificate (lab use only)\n"
+	      "  --jid JID             the account to log in as (or "
+	      "XG_REPLAY_JID)\n"
+	      "  --password PW         its password (or "
+	      "XG_REPLAY_PASSWORD, which ps cannot\n"
+	      "                        show); never printed\n"
+	      "  --mechanism M         SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN "
+	      "(default: the\n"
+	      "                        strongest both sides have)\n"
+	      "  --allow-plain         allow PLAIN without TLS\n"
+	      "  --map OLD=NEW         map another recorded JID "
+	      "(repeatable); the recorded\n"
+	      "                        account maps to --jid by itself\n"
+	      "server mode:\n"
+	      "  --cert FILE --key FILE  offer STARTTLS with this "
+	      "certificate (PEM)\n"
+	      "both:\n"
+	      "  --speed N             recorded delays divided by N "
+	      "(default 1)\n"
+	      "  --fast                no delays: as fast as answers allow\n"
+	      "  --timeout S           client: wait this long for the last "
+	      "answers; server:\n"
+	      "                        end after this long without traffic "
+	      "(default 5)\n"
+	      "  --session ID          the session to play, when the file "
+	      "has several\n"
+	      "  --json FILE           also write the report as JSON (\"-\": "
+	      "stdout; the\n"
+	      "                        summary then goes to stderr)\n"
+	      "  -v                    more log on stderr (-vv: every "
+	      "element, secrets\n"
+	      "                        redacted)\n"
+	      "  -h                    this help\n"
+	      "  -V                    print the version\n"
+	      "Exit status: 0 every expected answer came and matched "
+	      "(server mode: every\n"
+	      "recorded client stanza came, nothing unexpected); 1 some "
+	      "differ or are\n"
+	      "missing; 2 usage, recording, connection, TLS or "
+	      "authentication error.\n",
+	    f);
 }
 
 /* A positive finite number; -1 when s is not one. */
@@ -116,8 +119,8 @@ struct opts_seen {
 };
 
 static int
-opts_one(struct opts *o, int ch, const char *arg, struct opts_seen *seen,
-    char **err)
+opts_one(
+    struct opts *o, int ch, const char *arg, struct opts_seen *seen, char **err)
 {
 	struct client_opts *c = &o->client;
 
@@ -139,7 +142,7 @@ opts_one(struct opts *o, int ch, const char *arg, struct opts_seen *seen,
 			c->tls = CLIENT_TLS_NONE;
 		else {
 			*err = xasprintf("--tls %s: expected starttls, direct "
-					 "or none",
+			                 "or none",
 			    arg);
 			return -1;
 		}
@@ -179,7 +182,7 @@ opts_one(struct opts *o, int ch, const char *arg, struct opts_seen *seen,
 		    strcmp(arg, "SCRAM-SHA-1") != 0 &&
 		    strcmp(arg, "PLAIN") != 0) {
 			*err = xasprintf("--mechanism %s: expected "
-					 "SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN",
+			                 "SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN",
 			    arg);
 			return -1;
 		}
@@ -194,7 +197,7 @@ opts_one(struct opts *o, int ch, const char *arg, struct opts_seen *seen,
 		seen->speed = true;
 		if (opts_number(arg, &c->speed) == -1) {
 			*err = xasprintf("--speed %s: expected a number above "
-					 "0",
+			                 "0",
 			    arg);
 			return -1;
 		}
@@ -206,7 +209,7 @@ opts_one(struct opts *o, int ch, const char *arg, struct opts_seen *seen,
 	case OPT_TIMEOUT:
 		if (opts_number(arg, &c->timeout) == -1) {
 			*err = xasprintf("--timeout %s: expected seconds above "
-					 "0",
+			                 "0",
 			    arg);
 			return -1;
 		}
@@ -233,21 +236,25 @@ opts_check(struct opts *o, const struct opts_seen *seen, char **err)
 	}
 	if ((c->server != NULL) == o->serve) {
 		*err = xstrdup("give exactly one of --server HOST:PORT (client "
-			       "mode) and --serve ADDR:PORT (server mode)");
+		               "mode) and --serve ADDR:PORT (server mode)");
 		return -1;
 	}
 	if (o->serve && seen->client_only != NULL) {
-		*err = xasprintf("%s is for client mode (--server)",
-		    seen->client_only);
+		*err = xasprintf(
+		    "%s is for client mode (--server)", seen->client_only);
 		return -1;
 	}
 	if (!o->serve && seen->server_only != NULL) {
-		*err = xasprintf("%s is for server mode (--serve)",
-		    seen->server_only);
+		*err = xasprintf(
+		    "%s is for server mode (--serve)", seen->server_only);
 		return -1;
 	}
 	if ((o->server.cert == NULL) != (o->server.key == NULL)) {
 		*err = xstrdup("--cert and --key go together");
+		return -1;
+	}
+	if (c->ca_file != NULL && !c->verify) {
+		*err = xstrdup("--ca and --no-verify exclude each other");
 		return -1;
 	}
 	if (!o->serve) {
@@ -257,18 +264,14 @@ opts_check(struct opts *o, const struct opts_seen *seen, char **err)
 			c->password = getenv("XG_REPLAY_PASSWORD");
 		if (c->jid == NULL || *c->jid == '\0') {
 			*err = xstrdup("client mode needs the account: --jid "
-				       "JID (or XG_REPLAY_JID)");
+			               "JID (or XG_REPLAY_JID)");
 			return -1;
 		}
 		if (c->password == NULL) {
 			*err = xstrdup("client mode needs the password: "
-				       "XG_REPLAY_PASSWORD (or --password)");
+			               "XG_REPLAY_PASSWORD (or --password)");
 			return -1;
 		}
-	}
-	if (c->ca_file != NULL && !c->verify) {
-		*err = xstrdup("--ca and --no-verify exclude each other");
-		return -1;
 	}
 	o->server.speed = c->speed;
 	o->server.timeout = c->timeout;
@@ -281,30 +284,30 @@ int
 opts_parse(struct opts *o, int argc, char *argv[], char **err)
 {
 	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, OPT_SERVER },
-		{ "serve", required_argument, NULL, OPT_SERVE },
-		{ "tls", required_argument, NULL, OPT_TLS },
-		{ "ca", required_argument, NULL, OPT_CA },
-		{ "server-name", required_argument, NULL, OPT_SERVER_NAME },
-		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
-		{ "cert", required_argument, NULL, OPT_CERT },
-		{ "key", required_argument, NULL, OPT_KEY },
-		{ "jid", required_argument, NULL, OPT_JID },
-		{ "password", required_argument, NULL, OPT_PASSWORD },
-		{ "mechanism", required_argument, NULL, OPT_MECHANISM },
-		{ "allow-plain", no_argument, NULL, OPT_ALLOW_PLAIN },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "fast", no_argument, NULL, OPT_FAST },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "session", required_argument, NULL, OPT_SESSION },
-		{ "json", required_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"server", required_argument, NULL, OPT_SERVER},
+	    {"serve", required_argument, NULL, OPT_SERVE},
+	    {"tls", required_argument, NULL, OPT_TLS},
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+	    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"key", required_argument, NULL, OPT_KEY},
+	    {"jid", required_argument, NULL, OPT_JID},
+	    {"password", required_argument, NULL, OPT_PASSWORD},
+	    {"mechanism", required_argument, NULL, OPT_MECHANISM},
+	    {"allow-plain", no_argument, NULL, OPT_ALLOW_PLAIN},
+	    {"map", required_argument, NULL, OPT_MAP},
+	    {"speed", required_argument, NULL, OPT_SPEED},
+	    {"fast", no_argument, NULL, OPT_FAST},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"session", required_argument, NULL, OPT_SESSION},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct opts_seen seen = { NULL, NULL, false, false };
+	struct opts_seen seen = {NULL, NULL, false, false};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -336,9 +339,10 @@ opts_parse(struct opts *o, int argc, char *argv[], char **err)
 		}
 	}
 	if (optind != argc - 1) {
-		*err = xstrdup(optind == argc
-			? "no RECORDING given"
-			: "one RECORDING only (options go before it)");
+		*err =
+		    xstrdup(optind == argc
+		                ? "no RECORDING given"
+		                : "one RECORDING only (options go before it)");
 		return -1;
 	}
 	o->recording = argv[optind];

@@ -45,21 +45,21 @@ enum play_status {
 struct play_want {
 	struct xnode *el; /* owned: mapped to the live session */
 	enum play_status st;
-	bool came;	  /* not expected, but one like it came */
-	char **diffs;	  /* owned, DIFFERS */
+	bool came;    /* not expected, but one like it came */
+	char **diffs; /* owned, DIFFERS */
 	size_t ndiffs;
-	char *got;	  /* owned: brief of what came, DIFFERS */
+	char *got; /* owned: brief of what came, DIFFERS */
 };
 
 struct play {
 	struct play_want *want; /* per plan item */
 	size_t nwant;
-	bool *reply_used;	/* per plan reply */
-	size_t next;		/* next stanza to send */
-	double t0;		/* when playing started (monotonic s) */
-	double base;		/* the recorded bind's offset */
-	double gate;		/* when the current wait for answers began */
-	double last;		/* when the last stanza went out */
+	bool *reply_used; /* per plan reply */
+	size_t next;      /* next stanza to send */
+	double t0;        /* when playing started (monotonic s) */
+	double base;      /* the recorded bind's offset */
+	double gate;      /* when the current wait for answers began */
+	double last;      /* when the last stanza went out */
 	bool finished;
 };
 
@@ -122,11 +122,12 @@ play_start(struct client *c)
 	for (i = 0; i < c->plan->nitem; i++) {
 		it = play_item(c, i);
 		id = it->cls == EXPECT_ANSWER ? c->plan->send[it->cause].id
-					      : NULL;
-		p->want[i].el = play_live(c,
-		    recording_server_sent(&c->rec->ev[it->ev]),
-		    it->cls == EXPECT_ANSWER && it->how == EXPECT_BY_ID ? id
-			: xnode_attr(c->rec->ev[it->ev].el, "id"));
+		                              : NULL;
+		p->want[i].el =
+		    play_live(c, recording_server_sent(&c->rec->ev[it->ev]),
+		        it->cls == EXPECT_ANSWER && it->how == EXPECT_BY_ID
+		            ? id
+		            : xnode_attr(c->rec->ev[it->ev].el, "id"));
 	}
 	p->t0 = play_now();
 	p->base = c->rec->ev[c->rec->bind].offset;
@@ -214,9 +215,10 @@ play_timer(struct client *c)
 		k = p->next;
 		now = play_now();
 		due = c->o->speed > 0
-		    ? p->t0 + (c->rec->ev[c->plan->send[k].ev].offset -
-			  p->base) / c->o->speed
-		    : 0;
+		          ? p->t0 + (c->rec->ev[c->plan->send[k].ev].offset -
+		                        p->base) /
+		                        c->o->speed
+		          : 0;
 		if (now < due) {
 			client_arm(c, due - now);
 			return;
@@ -229,7 +231,7 @@ play_timer(struct client *c)
 				return;
 			}
 			log_info("answers recorded before stanza %zu did not "
-				 "come within %.1f s: sending it anyway",
+			         "come within %.1f s: sending it anyway",
 			    k + 1, c->o->timeout);
 		}
 		p->gate = -1;
@@ -277,7 +279,7 @@ play_by_id(const struct client *c, const struct xnode *live)
 		    c->play->want[i].st == PLAY_PENDING &&
 		    play_streq(c->plan->send[it->cause].id, id) &&
 		    recording_kind_of(c->play->want[i].el) ==
-			recording_kind_of(live))
+		        recording_kind_of(live))
 			return i;
 	}
 	return SIZE_MAX;
@@ -287,8 +289,9 @@ static bool
 play_like(const struct xnode *want, const struct xnode *live)
 {
 	return recording_kind_of(want) == recording_kind_of(live) &&
-	    strcmp(recording_type(want), recording_type(live)) == 0 &&
-	    play_same_from(xnode_attr(want, "from"), xnode_attr(live, "from"));
+	       strcmp(recording_type(want), recording_type(live)) == 0 &&
+	       play_same_from(
+	           xnode_attr(want, "from"), xnode_attr(live, "from"));
 }
 
 /* Judges a stanza by content; returns false when nothing took it. */
@@ -332,7 +335,7 @@ play_is_request(const struct xnode *el)
 	const char *t = xnode_attr(el, "type");
 
 	return recording_kind_of(el) == STANZA_IQ && t != NULL &&
-	    (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
+	       (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
 }
 
 /* Same type and payload element: the recorded request is like the live. */
@@ -362,8 +365,8 @@ play_answer(struct client *c, const struct xnode *req)
 		const struct expect_reply *r = &c->plan->reply[i];
 
 		if (c->play->reply_used[i] ||
-		    !play_same_request(recording_server_sent(&c->rec->ev[r->req]),
-			req))
+		    !play_same_request(
+		        recording_server_sent(&c->rec->ev[r->req]), req))
 			continue;
 		c->play->reply_used[i] = true;
 		ans = play_live(c, recording_sent(&c->rec->ev[r->ans]),
@@ -377,11 +380,11 @@ play_answer(struct client *c, const struct xnode *req)
 			xnode_set_attr(ans, NULL, "type", "result");
 		} else {
 			xnode_set_attr(ans, NULL, "type", "error");
-			err = xnode_append(ans, xnode_new_element(
-			    XMLSTREAM_NS_CLIENT, "error"));
+			err = xnode_append(ans,
+			    xnode_new_element(XMLSTREAM_NS_CLIENT, "error"));
 			xnode_set_attr(err, NULL, "type", "cancel");
 			xnode_append(err, xnode_new_element(NS_STANZAS,
-			    "service-unavailable"));
+			                      "service-unavailable"));
 		}
 	}
 	xnode_set_attr(ans, NULL, "to", from);
@@ -424,8 +427,7 @@ play_element(struct client *c, struct xnode *el)
 void
 play_ended(struct client *c, const char *why)
 {
-	report_note(c->rep, "the connection ended during the replay: %s",
-	    why);
+	report_note(c->rep, "the connection ended during the replay: %s", why);
 	c->play->finished = true;
 	client_close(c);
 }
@@ -456,8 +458,8 @@ play_report(struct client *c)
 			st = REPORT_DIFFERS;
 		else
 			st = REPORT_MISSING;
-		e = report_add(c->rep, st, w->el, c->rec->ev[it->ev].line,
-		    it->why);
+		e = report_add(
+		    c->rep, st, w->el, c->rec->ev[it->ev].line, it->why);
 		e->came = w->came;
 		if (it->cls == EXPECT_ANSWER)
 			e->cause_line =

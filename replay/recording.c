@@ -25,7 +25,7 @@
 
 #define RECORDING_HEADER                                                       \
 	"<stream:stream xmlns='jabber:client' "                                \
-	"xmlns:stream='http://etherx.jabber.org/streams'>"
+	"xmlns:stream='http://etherx.jabber.org/streams'>\n"
 #define RECORDING_FOOTER "</stream:stream>"
 
 /* The events of one session while the file is read. */
@@ -52,8 +52,7 @@ struct recording_parse {
 };
 
 static int
-recording_on_element(void *arg, struct xnode *el, const char *bytes,
-    size_t len)
+recording_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 {
 	struct recording_parse *p = arg;
 
@@ -64,31 +63,48 @@ recording_on_element(void *arg, struct xnode *el, const char *bytes,
 	return XMLSTREAM_CONTINUE;
 }
 
+/*
+ * The parser's complaint with its position in the element rather than in
+ * the synthetic stream around it (the header is line 1).
+ */
+static char *
+recording_xml_error(const char *detail)
+{
+	const char *at = strstr(detail, " at line ");
+	unsigned long line, col;
+
+	if (at != NULL &&
+	    sscanf(at, " at line %lu column %lu", &line, &col) == 2 && line > 1)
+		return xasprintf("not well-formed XML (%.*s at line %lu column "
+		                 "%lu of the element)",
+		    (int)(at - detail), detail, line - 1, col);
+	return xasprintf("not well-formed XML (%s)", detail);
+}
+
 struct xnode *
 recording_parse_element(const char *xml, size_t len, char **err)
 {
 	static const struct xmlstream_cbs cbs = {
-		.on_element = recording_on_element,
+	    .on_element = recording_on_element,
 	};
-	struct recording_parse p = { NULL, 0 };
+	struct recording_parse p = {NULL, 0};
 	struct xmlstream *xs;
 	size_t consumed;
 	int rc;
 
 	xs = xmlstream_new(&cbs, &p, RECORDING_MAX_LINE);
-	rc = xmlstream_feed(xs, RECORDING_HEADER, strlen(RECORDING_HEADER),
-	    &consumed);
+	rc = xmlstream_feed(
+	    xs, RECORDING_HEADER, strlen(RECORDING_HEADER), &consumed);
 	if (rc == 0)
 		rc = xmlstream_feed(xs, xml, len, &consumed);
 	if (rc == 0)
-		rc = xmlstream_feed(xs, RECORDING_FOOTER,
-		    strlen(RECORDING_FOOTER), &consumed);
+		rc = xmlstream_feed(
+		    xs, RECORDING_FOOTER, strlen(RECORDING_FOOTER), &consumed);
 	if (rc == -1) {
-		*err = xasprintf("not well-formed XML (%s)",
-		    xmlstream_error_detail(xs));
+		*err = recording_xml_error(xmlstream_error_detail(xs));
 	} else if (p.count != 1) {
-		*err = xasprintf("%d XML elements where one was expected",
-		    p.count);
+		*err = xasprintf(
+		    "%d XML elements where one was expected", p.count);
 		rc = -1;
 	}
 	xmlstream_free(xs);
@@ -204,11 +220,11 @@ recording_parse_ts(const char *s, double *out)
 
 	memset(&tm, 0, sizeof(tm));
 	if (recording_digits(&p, 4, &y) == -1 || recording_expect(&p, "-") ||
-	    recording_digits(&p, 2, &mo) == -1 ||
-	    recording_expect(&p, "-") || recording_digits(&p, 2, &d) == -1 ||
-	    recording_expect(&p, "Tt ") || recording_digits(&p, 2, &h) == -1 ||
-	    recording_expect(&p, ":") || recording_digits(&p, 2, &mi) == -1 ||
-	    recording_expect(&p, ":") || recording_digits(&p, 2, &se) == -1)
+	    recording_digits(&p, 2, &mo) == -1 || recording_expect(&p, "-") ||
+	    recording_digits(&p, 2, &d) == -1 || recording_expect(&p, "Tt ") ||
+	    recording_digits(&p, 2, &h) == -1 || recording_expect(&p, ":") ||
+	    recording_digits(&p, 2, &mi) == -1 || recording_expect(&p, ":") ||
+	    recording_digits(&p, 2, &se) == -1)
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    se > 60)
@@ -316,8 +332,8 @@ recording_xml(struct recording_reader *r, const cJSON *o, const char *key,
 	if (s == NULL)
 		return 0;
 	if ((*out = recording_parse_element(s, strlen(s), &err)) == NULL) {
-		recording_fail(r, "\"%s\" is not one XML element: %s", key,
-		    err);
+		recording_fail(
+		    r, "\"%s\" is not one XML element: %s", key, err);
 		free(err);
 		return -1;
 	}
@@ -340,15 +356,15 @@ recording_dir(struct recording_reader *r, const cJSON *o, bool required,
 	else if (strcmp(d, "s2c") == 0)
 		*out = RECORDING_S2C;
 	else
-		return recording_fail(r, "\"dir\" is \"%s\", not c2s or s2c",
-		    d);
+		return recording_fail(
+		    r, "\"dir\" is \"%s\", not c2s or s2c", d);
 	return 0;
 }
 
 /* Fills e from an element event ("stanza"). */
 static int
-recording_element(struct recording_reader *r, const cJSON *o,
-    struct recording_event *e)
+recording_element(
+    struct recording_reader *r, const cJSON *o, struct recording_event *e)
 {
 	const char *by, *verdict;
 
@@ -372,13 +388,13 @@ recording_kind(const char *name, enum recording_kind *k)
 		const char *name;
 		enum recording_kind kind;
 	} kinds[] = {
-		{ "session.open", RECORDING_SESSION_OPEN },
-		{ "stream.open", RECORDING_STREAM_OPEN },
-		{ "stanza", RECORDING_ELEMENT },
-		{ "stream.close", RECORDING_STREAM_CLOSE },
-		{ "auth", RECORDING_AUTH },
-		{ "bind", RECORDING_BIND },
-		{ "session.close", RECORDING_SESSION_CLOSE },
+	    {"session.open", RECORDING_SESSION_OPEN},
+	    {"stream.open", RECORDING_STREAM_OPEN},
+	    {"stanza", RECORDING_ELEMENT},
+	    {"stream.close", RECORDING_STREAM_CLOSE},
+	    {"auth", RECORDING_AUTH},
+	    {"bind", RECORDING_BIND},
+	    {"session.close", RECORDING_SESSION_CLOSE},
 	};
 	size_t i;
 
@@ -415,8 +431,8 @@ recording_line(struct recording_reader *r, const cJSON *o)
 	if (ts == NULL && off == NULL)
 		return recording_fail(r, "no \"ts\"");
 	if (ts != NULL && recording_parse_ts(ts, &t) == -1)
-		return recording_fail(r, "\"ts\" is not an RFC 3339 time: %s",
-		    ts);
+		return recording_fail(
+		    r, "\"ts\" is not an RFC 3339 time: %s", ts);
 	s = recording_sess_get(r, session);
 	if (ts != NULL && !s->have_base) {
 		s->base = t;
@@ -494,14 +510,14 @@ recording_read(struct recording_reader *r, FILE *f)
 		if (recording_blank(line, (size_t)n))
 			continue;
 		if ((size_t)n > RECORDING_MAX_LINE) {
-			rc = recording_fail(r, "line longer than %u bytes",
-			    RECORDING_MAX_LINE);
+			rc = recording_fail(
+			    r, "line longer than %u bytes", RECORDING_MAX_LINE);
 			break;
 		}
 		if ((o = cJSON_ParseWithLength(line, (size_t)n)) == NULL) {
 			rc = recording_fail(r, "not valid JSON%s",
 			    line[n - 1] != '\n' ? " (the line is cut short)"
-						: "");
+			                        : "");
 			break;
 		}
 		rc = recording_line(r, o);
@@ -530,8 +546,8 @@ recording_ids(const struct recording_reader *r)
 
 /* Chooses the session; moves its events into rec. */
 static int
-recording_choose(struct recording_reader *r, const char *want,
-    struct recording *rec)
+recording_choose(
+    struct recording_reader *r, const char *want, struct recording *rec)
 {
 	struct recording_sess *s = NULL;
 	char *ids;
@@ -553,7 +569,7 @@ recording_choose(struct recording_reader *r, const char *want,
 			    r->path, want, ids);
 		else
 			r->err = xasprintf("%s: %zu sessions, choose one with "
-					   "--session: %s",
+			                   "--session: %s",
 			    r->path, r->nsess, ids);
 		free(ids);
 		return -1;

@@ -41,25 +41,26 @@ struct recording_event {
 	enum recording_kind kind;
 	enum recording_dir dir;
 	unsigned long line; /* 1-based line of the file */
-	double offset;	    /* seconds since the session's first event */
+	double offset;      /* seconds since the session's first event */
 	struct xnode *el;   /* ELEMENT: "xml", as forwarded; owned */
 	struct xnode *orig; /* ELEMENT: "original_xml" when rewritten; owned */
 	enum stanza_kind skind; /* ELEMENT: message, presence, iq or nonza */
-	bool by_proxy;	    /* ELEMENT: "by": "proxy", injected by xmppgate */
-	char *verdict;	    /* ELEMENT: owned, NULL when absent */
-	char *text;	    /* BIND: the JID; AUTH: the mechanism; owned */
-	bool failed;	    /* AUTH: outcome was not success */
+	bool by_proxy; /* ELEMENT: "by": "proxy", injected by xmppgate */
+	char *verdict; /* ELEMENT: owned, NULL when absent */
+	char *text;    /* BIND: the JID; AUTH: the mechanism; owned */
+	bool failed;   /* AUTH: outcome was not success */
 };
 
 struct recording {
-	char *path;    /* owned */
-	char *session; /* owned: the session id */
+	char *path;                 /* owned */
+	char *session;              /* owned: the session id */
 	struct recording_event *ev; /* owned array, file order */
 	size_t nev;
-	const char *jid; /* the bound full JID (first bind); borrowed, or NULL */
-	size_t bind;	 /* index of that bind event; nev when none */
-	char *domain;	 /* owned: the first c2s stream 'to', or NULL */
-	size_t nlines;	 /* lines in the file */
+	const char
+	    *jid;      /* the bound full JID (first bind); borrowed, or NULL */
+	size_t bind;   /* index of that bind event; nev when none */
+	char *domain;  /* owned: the first c2s stream 'to', or NULL */
+	size_t nlines; /* lines in the file */
 };
 
 /*
@@ -80,8 +81,8 @@ void recording_free(struct recording *);
  * Returns the tree, or NULL with *err (free it) when xml is not exactly one
  * well-formed element, possibly surrounded by whitespace.
  */
-struct xnode *recording_parse_element(const char *xml, size_t len,
-    char **err) __attribute__((warn_unused_result));
+struct xnode *recording_parse_element(const char *xml, size_t len, char **err)
+    __attribute__((warn_unused_result));
 
 /* message, presence, iq (in jabber:client) or nonza. */
 enum stanza_kind recording_kind_of(const struct xnode *el);

@@ -19,14 +19,14 @@
 
 /* The order entries are printed in: failures first. */
 static const enum report_status report_order[] = {
-	REPORT_DIFFERS,
-	REPORT_MISSING,
-	REPORT_NOT_SEEN,
-	REPORT_UNEXPECTED,
-	REPORT_EXTRA,
-	REPORT_MATCHED,
-	REPORT_SEEN,
-	REPORT_UNSOLICITED,
+    REPORT_DIFFERS,
+    REPORT_MISSING,
+    REPORT_NOT_SEEN,
+    REPORT_UNEXPECTED,
+    REPORT_EXTRA,
+    REPORT_MATCHED,
+    REPORT_SEEN,
+    REPORT_UNSOLICITED,
 };
 
 const char *
@@ -129,8 +129,8 @@ report_add(struct report *r, enum report_status st, const struct xnode *el,
 	if (el == NULL)
 		return e;
 	report_set(&e->kind, recording_kind_of(el) == STANZA_NONZA
-		? el->name
-		: stanza_kind_str(recording_kind_of(el)));
+	                         ? el->name
+	                         : stanza_kind_str(recording_kind_of(el)));
 	report_set(&e->type, xnode_attr(el, "type"));
 	report_set(&e->id, xnode_attr(el, "id"));
 	report_set(&e->from, xnode_attr(el, "from"));
@@ -171,9 +171,9 @@ report_ok(const struct report *r)
 {
 	if (r->mode == REPORT_CLIENT)
 		return report_count(r, REPORT_DIFFERS) == 0 &&
-		    report_count(r, REPORT_MISSING) == 0;
+		       report_count(r, REPORT_MISSING) == 0;
 	return report_count(r, REPORT_NOT_SEEN) == 0 &&
-	    report_count(r, REPORT_UNEXPECTED) == 0;
+	       report_count(r, REPORT_UNEXPECTED) == 0;
 }
 
 /* "iq result id=x from y" */
@@ -250,9 +250,10 @@ report_print(const struct report *r, FILE *f)
 	    r->recording ? r->recording : "?", r->session ? r->session : "?",
 	    r->recorded_jid ? r->recorded_jid : "?");
 	if (r->mode == REPORT_CLIENT)
-		fprintf(f, "replayed as %s against %s (TLS: %s, SASL: %s): "
-			   "%zu stanzas sent, %zu recorded client elements "
-			   "skipped\n",
+		fprintf(f,
+		    "replayed as %s against %s (TLS: %s, SASL: %s): "
+		    "%zu stanzas sent, %zu recorded client elements "
+		    "skipped\n",
 		    r->jid ? r->jid : "?", r->peer ? r->peer : "?",
 		    r->tls ? r->tls : "?", r->mechanism ? r->mechanism : "?",
 		    r->sent, r->skipped);
@@ -270,10 +271,11 @@ report_print(const struct report *r, FILE *f)
 	fputc('\n', f);
 	report_print_counts(r, f);
 	if (report_ok(r))
-		fprintf(f, "OK: %s\n", r->mode == REPORT_CLIENT
-			? "every expected answer came and matched"
-			: "every recorded client stanza came, nothing "
-			  "unexpected");
+		fprintf(f, "OK: %s\n",
+		    r->mode == REPORT_CLIENT
+		        ? "every expected answer came and matched"
+		        : "every recorded client stanza came, nothing "
+		          "unexpected");
 	else if (r->mode == REPORT_CLIENT)
 		fprintf(f, "FAIL: %zu differ, %zu missing\n",
 		    report_count(r, REPORT_DIFFERS),
@@ -317,7 +319,8 @@ report_json_entry(const struct report_entry *e)
 	if (e->status == REPORT_DIFFERS) {
 		d = cJSON_AddArrayToObject(o, "diff");
 		for (i = 0; i < e->ndiffs; i++)
-			cJSON_AddItemToArray(d, cJSON_CreateString(e->diffs[i]));
+			cJSON_AddItemToArray(
+			    d, cJSON_CreateString(e->diffs[i]));
 	}
 	if (e->xml != NULL)
 		cJSON_AddStringToObject(o, "got", e->xml);
@@ -327,21 +330,20 @@ report_json_entry(const struct report_entry *e)
 static cJSON *
 report_json(const struct report *r)
 {
-	static const enum report_status all[] = { REPORT_MATCHED,
-		REPORT_DIFFERS, REPORT_MISSING, REPORT_UNSOLICITED,
-		REPORT_EXTRA, REPORT_SEEN, REPORT_NOT_SEEN,
-		REPORT_UNEXPECTED };
+	static const enum report_status all[] = {REPORT_MATCHED, REPORT_DIFFERS,
+	    REPORT_MISSING, REPORT_UNSOLICITED, REPORT_EXTRA, REPORT_SEEN,
+	    REPORT_NOT_SEEN, REPORT_UNEXPECTED};
 	cJSON *o = cJSON_CreateObject(), *arr, *counts, *notes;
 	size_t i;
 
-	cJSON_AddStringToObject(o, "mode",
-	    r->mode == REPORT_CLIENT ? "client" : "server");
+	cJSON_AddStringToObject(
+	    o, "mode", r->mode == REPORT_CLIENT ? "client" : "server");
 	report_json_str(o, "recording", r->recording);
 	report_json_str(o, "session", r->session);
 	report_json_str(o, "recorded_jid", r->recorded_jid);
 	report_json_str(o, "jid", r->jid);
-	report_json_str(o, r->mode == REPORT_CLIENT ? "server" : "client",
-	    r->peer);
+	report_json_str(
+	    o, r->mode == REPORT_CLIENT ? "server" : "client", r->peer);
 	report_json_str(o, "tls", r->tls);
 	if (r->mode == REPORT_CLIENT) {
 		report_json_str(o, "mechanism", r->mechanism);

@@ -24,12 +24,12 @@ enum report_mode {
 };
 
 enum report_status {
-	REPORT_MATCHED,	    /* client: the expected answer came, equal */
-	REPORT_DIFFERS,	    /* client: it came, and differs */
-	REPORT_MISSING,	    /* client: it never came */
+	REPORT_MATCHED,     /* client: the expected answer came, equal */
+	REPORT_DIFFERS,     /* client: it came, and differs */
+	REPORT_MISSING,     /* client: it never came */
 	REPORT_UNSOLICITED, /* client: recorded, not expected in a replay */
-	REPORT_EXTRA,	    /* client: came, matches nothing recorded */
-	REPORT_SEEN,	    /* server: the recorded client stanza came */
+	REPORT_EXTRA,       /* client: came, matches nothing recorded */
+	REPORT_SEEN,        /* server: the recorded client stanza came */
 	REPORT_NOT_SEEN,    /* server: it never came */
 	REPORT_UNEXPECTED,  /* server: the client sent what was not recorded */
 };
@@ -37,17 +37,17 @@ enum report_status {
 struct report_entry {
 	enum report_status status;
 	unsigned long line; /* the recorded line; 0 for a live stanza */
-	char *kind;	    /* owned strings; NULL when absent */
+	char *kind;         /* owned strings; NULL when absent */
 	char *type;
 	char *id;
 	char *from;
 	char *to;
-	char *why;	    /* the rule that classified it */
+	char *why;                /* the rule that classified it */
 	unsigned long cause_line; /* expected answers: the line it answers */
-	bool came;	    /* UNSOLICITED: a stanza like it came anyway */
-	char **diffs;	    /* DIFFERS: owned */
+	bool came;    /* UNSOLICITED: a stanza like it came anyway */
+	char **diffs; /* DIFFERS: owned */
 	size_t ndiffs;
-	char *xml;	    /* the live stanza, brief (DIFFERS, EXTRA, UNEXPECTED) */
+	char *xml; /* the live stanza, brief (DIFFERS, EXTRA, UNEXPECTED) */
 };
 
 struct report {
@@ -55,12 +55,12 @@ struct report {
 	char *recording; /* owned strings, NULL when unknown */
 	char *session;
 	char *recorded_jid;
-	char *jid;	 /* the live session's */
-	char *peer;	 /* server address, or the client's */
+	char *jid;  /* the live session's */
+	char *peer; /* server address, or the client's */
 	char *mechanism;
 	char *tls;
-	size_t sent;	 /* stanzas sent to the peer */
-	size_t skipped;	 /* recorded client elements not sent (client mode) */
+	size_t sent;    /* stanzas sent to the peer */
+	size_t skipped; /* recorded client elements not sent (client mode) */
 	struct report_entry *e;
 	size_t n;
 	char **notes;

@@ -25,12 +25,12 @@
 struct scram {
 	enum scram_mech mech;
 	char *authcid;
-	char *password;	   /* wiped on free */
-	char *nonce;	   /* the client nonce */
+	char *password; /* wiped on free */
+	char *nonce;    /* the client nonce */
 	char *client_first_bare;
 	unsigned char server_sig[SCRAM_MAX_MD];
 	size_t mdlen;
-	int step;	   /* 0 initial, 1 answered the challenge, 2 done */
+	int step; /* 0 initial, 1 answered the challenge, 2 done */
 };
 
 const char *
@@ -192,8 +192,8 @@ scram_hmac(const struct scram *s, const unsigned char *key, size_t keylen,
 
 /* The proof and the server signature for the salted password. */
 static void
-scram_proof(struct scram *s, const unsigned char *salted,
-    const char *authmsg, unsigned char *proof)
+scram_proof(struct scram *s, const unsigned char *salted, const char *authmsg,
+    unsigned char *proof)
 {
 	unsigned char ckey[SCRAM_MAX_MD], stored[SCRAM_MAX_MD];
 	unsigned char csig[SCRAM_MAX_MD], skey[SCRAM_MAX_MD];
@@ -225,7 +225,7 @@ scram_parse_first(struct scram *s, const char *msg, size_t len, char **nonce,
 	*salt = NULL;
 	if (len > 0 && msg[0] == 'm') {
 		*err = xstrdup("the server requires a SCRAM extension (m=) we "
-			       "do not know");
+		               "do not know");
 		return -1;
 	}
 	*nonce = scram_attr(msg, len, 'r');
@@ -244,7 +244,7 @@ scram_parse_first(struct scram *s, const char *msg, size_t len, char **nonce,
 	if (*it == '\0' || *end != '\0' || *iter < 1 ||
 	    *iter > SCRAM_MAX_ITERATIONS) {
 		*err = xasprintf("SCRAM iteration count '%.20s' out of range "
-				 "(1 to %d)",
+		                 "(1 to %d)",
 		    it, SCRAM_MAX_ITERATIONS);
 		goto fail;
 	}
@@ -287,12 +287,12 @@ scram_step(struct scram *s, const char *challenge, size_t len, char **out,
 		*err = xstrdup("malformed SCRAM challenge (NUL byte)");
 		return -1;
 	}
-	if (scram_parse_first(s, challenge, len, &nonce, &salt, &saltlen,
-	    &iter, err) == -1)
+	if (scram_parse_first(
+	        s, challenge, len, &nonce, &salt, &saltlen, &iter, err) == -1)
 		return -1;
 	if (PKCS5_PBKDF2_HMAC(s->password, (int)strlen(s->password), salt,
-	    (int)saltlen, (int)iter, scram_md(s), (int)s->mdlen,
-	    salted) != 1)
+	        (int)saltlen, (int)iter, scram_md(s), (int)s->mdlen,
+	        salted) != 1)
 		fatalx("scram: PBKDF2 failed");
 	free(salt);
 	without = xasprintf("c=biws,r=%s", nonce);
@@ -327,7 +327,7 @@ scram_finish(struct scram *s, const char *data, size_t len, char **err)
 	}
 	if (s->step != 1) {
 		*err = xstrdup("the server declared success before the SCRAM "
-			       "exchange ended");
+		               "exchange ended");
 		return -1;
 	}
 	if ((e = scram_attr(data, len, 'e')) != NULL) {
@@ -337,18 +337,17 @@ scram_finish(struct scram *s, const char *data, size_t len, char **err)
 	}
 	if ((v = scram_attr(data, len, 'v')) == NULL) {
 		*err = xstrdup("the server sent no signature (v=): it did not "
-			       "prove it knows the password");
+		               "prove it knows the password");
 		return -1;
 	}
-	n = strlen(v) / 4 * 3 + 3 <= sizeof(sig)
-	    ? b64_decode(v, strlen(v), sig)
-	    : -1;
+	n = strlen(v) / 4 * 3 + 3 <= sizeof(sig) ? b64_decode(v, strlen(v), sig)
+	                                         : -1;
 	free(v);
 	if (n != (long)s->mdlen ||
 	    CRYPTO_memcmp(sig, s->server_sig, s->mdlen) != 0) {
 		*err = xstrdup("the server's SCRAM signature is wrong: it does "
-			       "not know the password (or someone is in the "
-			       "middle)");
+		               "not know the password (or someone is in the "
+		               "middle)");
 		return -1;
 	}
 	s->step = 2;

@@ -35,7 +35,7 @@ struct serve_out {
 
 struct serve {
 	const struct recording *rec; /* borrowed */
-	struct jidmap *map;	     /* borrowed */
+	struct jidmap *map;          /* borrowed */
 	double speed;
 	struct serve_c2s *c2s;
 	size_t nc2s;
@@ -68,7 +68,8 @@ serve_owner_by_id(const struct serve *s, const struct xnode *el)
 	    !(k == STANZA_IQ && strcmp(type, "result") == 0))
 		return SIZE_MAX;
 	for (i = s->nc2s; i-- > 0;) {
-		const struct xnode *c = recording_sent(&s->rec->ev[s->c2s[i].ev]);
+		const struct xnode *c =
+		    recording_sent(&s->rec->ev[s->c2s[i].ev]);
 
 		if (recording_kind_of(c) == k &&
 		    serve_streq(xnode_attr(c, "id"), id))
@@ -81,7 +82,7 @@ bool
 serve_is_session(const struct xnode *el)
 {
 	return recording_kind_of(el) == STANZA_IQ &&
-	    xnode_child(el, SERVE_NS_SESSION, "session") != NULL;
+	       xnode_child(el, SERVE_NS_SESSION, "session") != NULL;
 }
 
 struct serve *
@@ -109,12 +110,13 @@ serve_new(const struct recording *rec, struct jidmap *map, double speed)
 			/* Negotiation: answered by server.c, not played. */
 			session_id = xnode_attr(e->el, "id");
 		} else if (e->dir == RECORDING_S2C && session_id != NULL &&
-		    serve_streq(xnode_attr(e->el, "id"), session_id)) {
+		           serve_streq(xnode_attr(e->el, "id"), session_id)) {
 			session_id = NULL;
 		} else if (e->dir == RECORDING_C2S && !e->by_proxy &&
-		    recording_kind_of(recording_sent(e)) != STANZA_NONZA) {
-			s->c2s = xreallocarray(s->c2s, s->nc2s + 1,
-			    sizeof(*s->c2s));
+		           recording_kind_of(recording_sent(e)) !=
+		               STANZA_NONZA) {
+			s->c2s =
+			    xreallocarray(s->c2s, s->nc2s + 1, sizeof(*s->c2s));
 			s->c2s[s->nc2s].ev = i;
 			s->c2s[s->nc2s].seen = false;
 			s->c2s[s->nc2s++].live_id = NULL;
@@ -122,8 +124,8 @@ serve_new(const struct recording *rec, struct jidmap *map, double speed)
 			owner = serve_owner_by_id(s, e->el);
 			if (owner == SIZE_MAX)
 				owner = s->nc2s > 0 ? s->nc2s - 1 : SIZE_MAX;
-			s->s2c = xreallocarray(s->s2c, s->ns2c + 1,
-			    sizeof(*s->s2c));
+			s->s2c =
+			    xreallocarray(s->s2c, s->ns2c + 1, sizeof(*s->s2c));
 			s->s2c[s->ns2c].ev = i;
 			s->s2c[s->ns2c++].owner = owner;
 		}
@@ -161,14 +163,14 @@ serve_queue(struct serve *s, size_t owner, double now)
 	size_t i, at;
 
 	base = owner == SIZE_MAX ? s->rec->ev[s->rec->bind].offset
-				 : s->rec->ev[s->c2s[owner].ev].offset;
+	                         : s->rec->ev[s->c2s[owner].ev].offset;
 	for (i = 0; i < s->ns2c; i++) {
 		if (s->s2c[i].owner != owner)
 			continue;
 		due = now;
 		if (s->speed > 0 && s->rec->ev[s->s2c[i].ev].offset > base)
-			due += (s->rec->ev[s->s2c[i].ev].offset - base) /
-			    s->speed;
+			due +=
+			    (s->rec->ev[s->s2c[i].ev].offset - base) / s->speed;
 		/* Keep the queue sorted, later equals after earlier ones. */
 		for (at = s->nq; at > 0 && s->q[at - 1].due > due; at--)
 			;
@@ -246,8 +248,9 @@ serve_client(struct serve *s, const struct xnode *el, double now)
 	for (pass = 0; pass < 2 && found == SIZE_MAX; pass++)
 		for (i = 0; i < s->nc2s && found == SIZE_MAX; i++)
 			if (!s->c2s[i].seen &&
-			    serve_like(s, recording_sent(&s->rec->ev[s->c2s[i].ev]),
-				el, pass == 0))
+			    serve_like(s,
+			        recording_sent(&s->rec->ev[s->c2s[i].ev]), el,
+			        pass == 0))
 				found = i;
 	if (found == SIZE_MAX)
 		return false;
@@ -268,8 +271,10 @@ serve_live_id(const struct serve *s, const char *id)
 
 	for (i = 0; id != NULL && i < s->nc2s; i++)
 		if (s->c2s[i].seen &&
-		    serve_streq(xnode_attr(recording_sent(
-			&s->rec->ev[s->c2s[i].ev]), "id"), id))
+		    serve_streq(
+		        xnode_attr(
+		            recording_sent(&s->rec->ev[s->c2s[i].ev]), "id"),
+		        id))
 			return s->c2s[i].live_id;
 	return NULL;
 }
@@ -313,11 +318,11 @@ serve_report(const struct serve *s, struct report *r)
 		el = recording_sent(&s->rec->ev[s->c2s[i].ev]);
 		mapped = xnode_clone(el);
 		jidmap_tree(s->map, mapped);
-		(void)report_add(r, s->c2s[i].seen ? REPORT_SEEN
-						   : REPORT_NOT_SEEN,
-		    mapped, s->rec->ev[s->c2s[i].ev].line,
+		(void)report_add(r,
+		    s->c2s[i].seen ? REPORT_SEEN : REPORT_NOT_SEEN, mapped,
+		    s->rec->ev[s->c2s[i].ev].line,
 		    s->c2s[i].seen ? "the client sent it"
-				   : "the client never sent it");
+		                   : "the client never sent it");
 		xnode_free(mapped);
 	}
 }

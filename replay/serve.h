@@ -39,8 +39,8 @@ struct serve;
 bool serve_is_session(const struct xnode *el);
 
 /* map is borrowed; the session pair is added by serve_bound(). */
-struct serve *serve_new(const struct recording *, struct jidmap *map,
-    double speed);
+struct serve *serve_new(
+    const struct recording *, struct jidmap *map, double speed);
 void serve_free(struct serve *);
 /* The resource the recording bound, or NULL. */
 const char *serve_recorded_resource(const struct serve *);

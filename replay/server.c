@@ -46,7 +46,7 @@ enum server_state {
 struct server {
 	const struct server_opts *o; /* borrowed */
 	const struct recording *rec; /* borrowed */
-	struct report *rep;	     /* borrowed */
+	struct report *rep;          /* borrowed */
 	struct event_base *base;     /* owned, and the rest */
 	struct evconnlistener *lis;
 	struct xmppc *x;
@@ -131,21 +131,23 @@ server_header(struct server *s)
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 	buf_init(&b);
-	buf_adds(&b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-		     "xmlns:stream='http://etherx.jabber.org/streams' id='");
+	buf_adds(&b,
+	    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' id='");
 	buf_adds(&b, id);
 	buf_adds(&b, "' from='");
 	xnode_escape(&b, s->domain, strlen(s->domain), true);
 	buf_adds(&b, "' version='1.0' xml:lang='en'><stream:features>");
 	if (s->tc != NULL && !s->tls_up)
 		buf_adds(&b, "<starttls xmlns='" NS_TLS "'><required/>"
-			     "</starttls>");
+		             "</starttls>");
 	else if (!s->authed)
 		buf_adds(&b, "<mechanisms xmlns='" NS_SASL "'><mechanism>PLAIN"
-			     "</mechanism></mechanisms>");
+		             "</mechanism></mechanisms>");
 	else
-		buf_adds(&b, "<bind xmlns='" NS_BIND "'/><session xmlns='"
-		    SERVE_NS_SESSION "'><optional/></session>");
+		buf_adds(&b, "<bind xmlns='" NS_BIND
+		             "'/><session xmlns='" SERVE_NS_SESSION
+		             "'><optional/></session>");
 	buf_adds(&b, "</stream:features>");
 	xmppc_send_raw(s->x, b.data, b.len);
 	buf_fini(&b);
@@ -157,9 +159,10 @@ server_stream_error(struct server *s, const char *cond, const char *text)
 	struct buf b;
 
 	buf_init(&b);
-	buf_addf(&b, "<stream:error><%s xmlns='urn:ietf:params:xml:ns:"
-		     "xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:"
-		     "xmpp-streams'>%s</text></stream:error>",
+	buf_addf(&b,
+	    "<stream:error><%s xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-streams'>%s</text></stream:error>",
 	    cond, text);
 	xmppc_send_raw(s->x, b.data, b.len);
 	buf_fini(&b);
@@ -174,9 +177,9 @@ server_on_open(void *arg, const struct xnode *root)
 	const char *to = xnode_attr(root, "to");
 
 	if (s->domain == NULL)
-		s->domain = xstrdup(to != NULL ? to
-			: s->rec->domain != NULL ? s->rec->domain
-						 : "localhost");
+		s->domain = xstrdup(to != NULL               ? to
+		                    : s->rec->domain != NULL ? s->rec->domain
+		                                             : "localhost");
 	server_header(s);
 }
 
@@ -203,9 +206,9 @@ server_plain(struct server *s, const struct xnode *el)
 
 	free(t);
 	nul1 = n > 0 ? memchr(raw, '\0', (size_t)n) : NULL;
-	nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0',
-				  (size_t)(n - (nul1 + 1 - raw)))
-			    : NULL;
+	nul2 = nul1 != NULL
+	           ? memchr(nul1 + 1, '\0', (size_t)(n - (nul1 + 1 - raw)))
+	           : NULL;
 	if (nul2 == NULL || nul2 == nul1 + 1) {
 		explicit_bzero(raw, n > 0 ? (size_t)n : 0);
 		free(raw);
@@ -222,7 +225,7 @@ server_plain(struct server *s, const struct xnode *el)
 		s->local = authcid;
 	jid_fini(&j);
 	log_info("the client logged in as %s (PLAIN; any password is "
-		 "accepted)",
+	         "accepted)",
 	    s->local);
 	s->authed = true;
 	server_sasl_send(s, "success", NULL);
@@ -251,8 +254,7 @@ server_sasl(struct server *s, const struct xnode *el)
 	} else if (xnode_is(el, NS_SASL, "abort")) {
 		server_sasl_send(s, "failure", "aborted");
 	} else
-		server_stream_error(s, "not-authorized",
-		    "authenticate first");
+		server_stream_error(s, "not-authorized", "authenticate first");
 }
 
 static void
@@ -311,8 +313,9 @@ server_bind(struct server *s, const struct xnode *iq)
 	struct xnode *res, *j;
 	char *want = xnode_text(xnode_child(b, NS_BIND, "resource"));
 	const char *r = *want ? want
-	    : serve_recorded_resource(s->sv) ? serve_recorded_resource(s->sv)
-					     : "replay";
+	                : serve_recorded_resource(s->sv)
+	                    ? serve_recorded_resource(s->sv)
+	                    : "replay";
 
 	free(s->jid);
 	s->jid = xasprintf("%s@%s/%s", s->local, s->domain, r);
@@ -333,8 +336,8 @@ static void
 server_unavailable(struct server *s, const struct xnode *req)
 {
 	struct xnode *iq = xnode_new_element(XMLSTREAM_NS_CLIENT, "iq");
-	struct xnode *e = xnode_append(iq,
-	    xnode_new_element(XMLSTREAM_NS_CLIENT, "error"));
+	struct xnode *e =
+	    xnode_append(iq, xnode_new_element(XMLSTREAM_NS_CLIENT, "error"));
 
 	xnode_set_attr(iq, NULL, "type", "error");
 	xnode_set_attr(iq, NULL, "id", xnode_attr(req, "id"));
@@ -350,7 +353,7 @@ server_is_request(const struct xnode *el)
 	const char *t = xnode_attr(el, "type");
 
 	return recording_kind_of(el) == STANZA_IQ && t != NULL &&
-	    (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
+	       (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
 }
 
 /* A stanza from the bound client. */
@@ -392,8 +395,8 @@ server_on_element(void *arg, struct xnode *el)
 		if (xnode_is(el, NS_TLS, "starttls"))
 			server_start_tls(s);
 		else
-			server_stream_error(s, "policy-violation",
-			    "STARTTLS is required");
+			server_stream_error(
+			    s, "policy-violation", "STARTTLS is required");
 	} else if (!s->authed) {
 		server_sasl(s, el);
 	} else if (s->st == SERVER_NEGOTIATE) {
@@ -402,8 +405,8 @@ server_on_element(void *arg, struct xnode *el)
 		else if (k == STANZA_IQ && serve_is_session(el))
 			server_result(s, el, NULL);
 		else
-			server_stream_error(s, "not-authorized",
-			    "bind a resource first");
+			server_stream_error(
+			    s, "not-authorized", "bind a resource first");
 	} else if (k != STANZA_NONZA) {
 		server_stanza(s, el);
 	} else
@@ -454,11 +457,11 @@ server_on_fail(void *arg, enum xmppc_fail f, const char *why)
 }
 
 static const struct xmppc_cbs server_cbs = {
-	.on_open = server_on_open,
-	.on_element = server_on_element,
-	.on_close = server_on_close,
-	.on_tls = server_on_tls,
-	.on_fail = server_on_fail,
+    .on_open = server_on_open,
+    .on_element = server_on_element,
+    .on_close = server_on_close,
+    .on_tls = server_on_tls,
+    .on_fail = server_on_fail,
 };
 
 static void
@@ -536,8 +539,7 @@ server_listen(struct server *s)
 		return -1;
 	}
 	if (s->o->cert != NULL &&
-	    (s->tc = tlsctx_server_new(s->o->cert, s->o->key, &err)) ==
-		NULL) {
+	    (s->tc = tlsctx_server_new(s->o->cert, s->o->key, &err)) == NULL) {
 		s->err = xasprintf("--cert/--key: %s", err);
 		free(err);
 		return -1;

@@ -17,8 +17,8 @@ struct server_opts {
 	const char *listen; /* ADDR:PORT, numeric */
 	const char *cert;   /* with key: offer STARTTLS; NULL: plaintext */
 	const char *key;
-	double speed;	    /* recorded delays / speed; 0: --fast */
-	double timeout;	    /* idle seconds before the replay ends */
+	double speed;       /* recorded delays / speed; 0: --fast */
+	double timeout;     /* idle seconds before the replay ends */
 	struct jidmap *map; /* borrowed: --map pairs; the session is added */
 };
 

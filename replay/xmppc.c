@@ -27,12 +27,12 @@
 #define XMPPC_MAX_ELEMENT (16u * 1024 * 1024)
 
 struct xmppc {
-	struct bufferevent *bev; /* owned: the socket */
-	struct xmlstream *xs;	 /* owned */
-	struct tlsio *tls;	 /* owned once TLS started */
-	struct evbuffer *plain;	 /* owned: decrypted, not parsed yet */
-	struct evbuffer *held;	 /* owned: written during the handshake */
-	SSL *pending;		 /* TLS asked for inside a callback */
+	struct bufferevent *bev;     /* owned: the socket */
+	struct xmlstream *xs;        /* owned */
+	struct tlsio *tls;           /* owned once TLS started */
+	struct evbuffer *plain;      /* owned: decrypted, not parsed yet */
+	struct evbuffer *held;       /* owned: written during the handshake */
+	SSL *pending;                /* TLS asked for inside a callback */
 	const struct xmppc_cbs *cbs; /* borrowed */
 	void *arg;
 	char *label;
@@ -41,8 +41,8 @@ struct xmppc {
 	bool want_restart;
 	bool skip_space; /* server STARTTLS: whitespace may precede TLS */
 	bool closed_out; /* </stream:stream> written */
-	bool closing;	 /* shut the write side once the output is out */
-	bool dead;	 /* failed: nothing more is read or written */
+	bool closing;    /* shut the write side once the output is out */
+	bool dead;       /* failed: nothing more is read or written */
 };
 
 static void xmppc_fail(struct xmppc *, enum xmppc_fail, const char *why);
@@ -65,19 +65,19 @@ xmppc_trace(const struct xmppc *x, const char *dir, const struct xnode *el)
 }
 
 static int
-xmppc_on_open(void *arg, const struct xnode *root, const char *bytes,
-    size_t len)
+xmppc_on_open(
+    void *arg, const struct xnode *root, const char *bytes, size_t len)
 {
 	struct xmppc *x = arg;
 
-	log_trace(LOG_TRACE_XML, "%s -> stream header %.*s", x->label,
-	    (int)len, bytes);
+	log_trace(LOG_TRACE_XML, "%s -> stream header %.*s", x->label, (int)len,
+	    bytes);
 	x->in_cb = true;
 	if (x->cbs->on_open != NULL)
 		x->cbs->on_open(x->arg, root);
 	x->in_cb = false;
 	return x->dead || x->pending || x->want_restart ? XMLSTREAM_STOP
-							: XMLSTREAM_CONTINUE;
+	                                                : XMLSTREAM_CONTINUE;
 }
 
 static int
@@ -90,7 +90,7 @@ xmppc_on_element(void *arg, struct xnode *el, const char *bytes, size_t len)
 	x->cbs->on_element(x->arg, el);
 	x->in_cb = false;
 	return x->dead || x->pending || x->want_restart ? XMLSTREAM_STOP
-							: XMLSTREAM_CONTINUE;
+	                                                : XMLSTREAM_CONTINUE;
 }
 
 static int
@@ -107,9 +107,9 @@ xmppc_on_close(void *arg, const char *bytes, size_t len)
 }
 
 static const struct xmlstream_cbs xmppc_xs_cbs = {
-	.on_open = xmppc_on_open,
-	.on_element = xmppc_on_element,
-	.on_close = xmppc_on_close,
+    .on_open = xmppc_on_open,
+    .on_element = xmppc_on_element,
+    .on_close = xmppc_on_close,
 };
 
 /* Activates TLS with ssl: a client sends its hello now. */
@@ -148,8 +148,8 @@ xmppc_parse(struct xmppc *x, struct evbuffer *src)
 		rc = xmlstream_feed(x->xs, p, len, &consumed);
 		evbuffer_drain(src, consumed);
 		if (rc == -1) {
-			err = xasprintf("%s: %s", xmlstream_err_str(
-			    xmlstream_error(x->xs)),
+			err = xasprintf("%s: %s",
+			    xmlstream_err_str(xmlstream_error(x->xs)),
 			    xmlstream_error_detail(x->xs));
 			xmppc_fail(x, XMPPC_FAIL_XML, err);
 			free(err);
@@ -199,12 +199,12 @@ xmppc_tls_input(struct xmppc *x, struct evbuffer *in)
 	if (r & TLSIO_ESTABLISHED) {
 		if (evbuffer_get_length(x->held) > 0) {
 			size_t n = evbuffer_get_length(x->held);
-			const char *p = (const char *)evbuffer_pullup(x->held,
-			    -1);
+			const char *p =
+			    (const char *)evbuffer_pullup(x->held, -1);
 
 			if (tlsio_write(x->tls, p, n, out) == -1) {
-				xmppc_fail(x, XMPPC_FAIL_TLS,
-				    tlsio_error(x->tls));
+				xmppc_fail(
+				    x, XMPPC_FAIL_TLS, tlsio_error(x->tls));
 				return -1;
 			}
 			evbuffer_drain(x->held, n);
@@ -241,8 +241,8 @@ xmppc_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct xmppc *x = arg;
 
-	if (x->closing && evbuffer_get_length(bufferevent_get_output(bev)) ==
-	    0) {
+	if (x->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
 		x->closing = false;
 	}
@@ -267,10 +267,10 @@ xmppc_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!x->connected) {
 		dnserr = bufferevent_socket_get_dns_error(bev);
-		why = dnserr != 0
-		    ? xasprintf("cannot resolve: %s", evutil_gai_strerror(dnserr))
-		    : xstrdup(evutil_socket_error_to_string(
-			  EVUTIL_SOCKET_ERROR()));
+		why = dnserr != 0 ? xasprintf("cannot resolve: %s",
+		                        evutil_gai_strerror(dnserr))
+		                  : xstrdup(evutil_socket_error_to_string(
+		                        EVUTIL_SOCKET_ERROR()));
 		xmppc_fail(x, XMPPC_FAIL_CONNECT, why);
 		free(why);
 		return;
@@ -306,8 +306,8 @@ xmppc_new(struct bufferevent *bev, const char *label,
 	x->held = evbuffer_new();
 	if (x->plain == NULL || x->held == NULL)
 		fatalx("xmppc: out of memory");
-	bufferevent_setcb(bev, xmppc_read_cb, xmppc_write_cb, xmppc_event_cb,
-	    x);
+	bufferevent_setcb(
+	    bev, xmppc_read_cb, xmppc_write_cb, xmppc_event_cb, x);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return x;
 }
@@ -326,15 +326,18 @@ xmppc_connect(struct event_base *base, const char *host, unsigned port,
 	}
 	x = xmppc_new(bev, label, cbs, arg);
 	/* No evdns base: the system resolver, blocking, once at start. */
-	if (bufferevent_socket_connect_hostname(bev, NULL, AF_UNSPEC, host,
-	    (int)port) == -1 && !x->dead) {
+	if (bufferevent_socket_connect_hostname(
+	        bev, NULL, AF_UNSPEC, host, (int)port) == -1 &&
+	    !x->dead) {
 		int dnserr = bufferevent_socket_get_dns_error(bev);
 
 		*err = dnserr != 0
-		    ? xasprintf("cannot resolve %s: %s", host,
-			  evutil_gai_strerror(dnserr))
-		    : xasprintf("cannot connect to %s port %u: %s", host, port,
-			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		           ? xasprintf("cannot resolve %s: %s", host,
+		                 evutil_gai_strerror(dnserr))
+		           : xasprintf("cannot connect to %s port %u: %s", host,
+		                 port,
+		                 evutil_socket_error_to_string(
+		                     EVUTIL_SOCKET_ERROR()));
 		xmppc_free(x);
 		return NULL;
 	}
@@ -383,8 +386,8 @@ xmppc_send_raw(struct xmppc *x, const char *data, size_t len)
 	} else if (!tlsio_established(x->tls)) {
 		if (evbuffer_add(x->held, data, len) == -1)
 			fatalx("xmppc: out of memory");
-	} else if (tlsio_write(x->tls, data, len,
-	    bufferevent_get_output(x->bev)) == -1)
+	} else if (tlsio_write(
+	               x->tls, data, len, bufferevent_get_output(x->bev)) == -1)
 		xmppc_fail(x, XMPPC_FAIL_TLS, tlsio_error(x->tls));
 }
 

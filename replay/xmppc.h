@@ -22,10 +22,10 @@
 
 enum xmppc_fail {
 	XMPPC_FAIL_CONNECT, /* the TCP connect failed */
-	XMPPC_FAIL_EOF,	    /* the peer closed the connection */
-	XMPPC_FAIL_IO,	    /* a socket error */
-	XMPPC_FAIL_TLS,	    /* the handshake or a record failed */
-	XMPPC_FAIL_XML,	    /* the peer's XML broke the rules */
+	XMPPC_FAIL_EOF,     /* the peer closed the connection */
+	XMPPC_FAIL_IO,      /* a socket error */
+	XMPPC_FAIL_TLS,     /* the handshake or a record failed */
+	XMPPC_FAIL_XML,     /* the peer's XML broke the rules */
 };
 
 struct xmppc_cbs {

@@ -52,7 +52,7 @@ differs(const char *a, const char *b, const char *want, const char *what)
 
 	n = compare_diff(x, y, &d);
 	if (!ok(!compare_equal(x, y) && n > 0 && strstr(d[0], want) != NULL,
-		"differs: %s", what))
+	        "differs: %s", what))
 		diag("diff: %s", n > 0 ? d[0] : "(none)");
 	compare_diff_free(d, n);
 	xnode_free(x);
@@ -99,8 +99,9 @@ test_compare(void)
 	    "<utc>2026-05-01T10:00:00Z</utc></time></iq>",
 	    "entity time values");
 	differs("<message><body>hi</body></message>",
-	    "<message><body>ho</body></message>", "message/body: text 'hi' "
-						  "expected, got 'ho'",
+	    "<message><body>ho</body></message>",
+	    "message/body: text 'hi' "
+	    "expected, got 'ho'",
 	    "body text");
 	differs("<message><body>a  b</body></message>",
 	    "<message><body>a b</body></message>", "text",
@@ -108,18 +109,18 @@ test_compare(void)
 	differs("<iq type='result' from='x'/>", "<iq type='error' from='x'/>",
 	    "iq: type='result' expected, got 'error'", "type");
 	differs("<iq type='result'><query xmlns='" DISCO "'><feature var='a'/>"
-		"</query></iq>",
+	        "</query></iq>",
 	    "<iq type='result'><query xmlns='" DISCO "'><feature var='a'/>"
 	    "<feature var='jabber:iq:version'/></query></iq>",
 	    "iq/query (" DISCO "): extra <feature var='jabber:iq:version'/>",
 	    "an extra disco feature, named with its element");
 	differs("<iq type='result'><query xmlns='" DISCO "'><feature var='a'/>"
-		"<feature var='urn:xmpp:ping'/></query></iq>",
+	        "<feature var='urn:xmpp:ping'/></query></iq>",
 	    "<iq type='result'><query xmlns='" DISCO "'><feature var='a'/>"
 	    "</query></iq>",
 	    "missing <feature var='urn:xmpp:ping'/>", "a missing feature");
 	differs("<iq type='result'><x xmlns='jabber:x:data'><field var='a'/>"
-		"<field var='b'/></x></iq>",
+	        "<field var='b'/></x></iq>",
 	    "<iq type='result'><x xmlns='jabber:x:data'><field var='b'/>"
 	    "<field var='a'/></x></iq>",
 	    "children in another order", "order counts elsewhere");
@@ -162,7 +163,7 @@ test_jidmap(void)
 
 	ok(jidmap_add_arg(m, "bob@old=dave@new", &err) == 0, "--map bare");
 	ok(jidmap_add_arg(m, "bob", &err) == -1 && err != NULL &&
-		strstr(err, "OLD=NEW") != NULL,
+	        strstr(err, "OLD=NEW") != NULL,
 	    "--map without = is refused");
 	free(err);
 	err = NULL;
@@ -185,10 +186,11 @@ test_jidmap(void)
 	jidmap_tree(m, t);
 	buf_init(&b);
 	xnode_serialize(t, XMLSTREAM_NS_CLIENT, &b);
-	is_str(b.data, "<iq to='new' from='carol@new/laptop'><query "
-		       "xmlns='jabber:iq:roster'><item jid='dave@new' "
-		       "name='carol@new'/></query><x xmlns='jabber:x:data'>"
-		       "<value>carol@new</value></x><body>alice@old</body></iq>",
+	is_str(b.data,
+	    "<iq to='new' from='carol@new/laptop'><query "
+	    "xmlns='jabber:iq:roster'><item jid='dave@new' "
+	    "name='carol@new'/></query><x xmlns='jabber:x:data'>"
+	    "<value>carol@new</value></x><body>alice@old</body></iq>",
 	    "a tree: JID attributes and values mapped, a body never");
 	buf_fini(&b);
 	xnode_free(t);
@@ -210,7 +212,7 @@ recording_of(const char *const *pairs)
 	if ((fd = mkstemp(path)) == -1 || (f = fdopen(fd, "w")) == NULL)
 		exit(1);
 	fprintf(f, "{\"ts\":\"2026-01-01T00:00:00Z\",\"session\":\"s\","
-		   "\"event\":\"bind\",\"jid\":\"alice@example.org/r\"}\n");
+	           "\"event\":\"bind\",\"jid\":\"alice@example.org/r\"}\n");
 	for (i = 0; pairs[i] != NULL; i += 2) {
 		char *x = strdup(pairs[i + 1]);
 		char *p;
@@ -218,9 +220,10 @@ recording_of(const char *const *pairs)
 		for (p = x; *p; p++)
 			if (*p == '"')
 				*p = '\'';
-		fprintf(f, "{\"ts\":\"2026-01-01T00:00:%02d.000000Z\","
-			   "\"session\":\"s\",\"event\":\"stanza\",\"dir\":"
-			   "\"%s\",%s\"xml\":\"%s\"}\n",
+		fprintf(f,
+		    "{\"ts\":\"2026-01-01T00:00:%02d.000000Z\","
+		    "\"session\":\"s\",\"event\":\"stanza\",\"dir\":"
+		    "\"%s\",%s\"xml\":\"%s\"}\n",
 		    i / 2 + 1, pairs[i][0] == '>' ? "c2s" : "s2c",
 		    pairs[i][1] == '!' ? "\"by\":\"proxy\"," : "", x);
 		free(x);
@@ -237,8 +240,8 @@ recording_of(const char *const *pairs)
 
 /* The item for recording line n (bind is line 1, pairs from line 2). */
 static const struct expect_item *
-item_at(const struct expect_plan *p, const struct recording *r,
-    unsigned long line)
+item_at(
+    const struct expect_plan *p, const struct recording *r, unsigned long line)
 {
 	size_t i;
 
@@ -255,7 +258,7 @@ is_item(const struct expect_plan *p, const struct recording *r,
 	const struct expect_item *it = item_at(p, r, line);
 
 	if (!ok(it != NULL && it->cls == cls && strcmp(it->why, why) == 0,
-		"line %lu: %s, %s", line, expect_class_str(cls), why))
+	        "line %lu: %s, %s", line, expect_class_str(cls), why))
 		diag("got %s, %s", it ? expect_class_str(it->cls) : "none",
 		    it ? it->why : "");
 }
@@ -264,52 +267,79 @@ static void
 test_expect(void)
 {
 	static const char *const conv[] = {
-		/* 2 */ ">", "<iq type='get' id='r1'><query xmlns='jabber:iq:"
-			       "roster'/></iq>",
-		/* 3 */ "<", "<presence from='bob@example.org/b'/>",
-		/* 4 */ "<", "<iq type='result' id='r1'><query xmlns='jabber:"
-			       "iq:roster'/></iq>",
-		/* 5 */ ">", "<presence/>",
-		/* 6 */ "<", "<presence from='alice@example.org/r'/>",
-		/* 7 */ "<", "<presence from='alice@example.org/other'/>",
-		/* 8 */ ">", "<message to='nobody@x' id='m1'><body>x</body>"
-			       "</message>",
-		/* 9 */ "<", "<message from='nobody@x' id='m1' type='error'/>",
-		/* 10 */ "<", "<message from='bob@example.org/b' type='chat'>"
-				"<body>hi</body></message>",
-		/* 11 */ ">", "<iq type='set' id='s1'><query xmlns='jabber:iq:"
-				"roster'><item jid='dave@example.org'/></query>"
-				"</iq>",
-		/* 12 */ "<", "<iq type='set' id='push1'><query xmlns='jabber:"
-				"iq:roster'><item jid='dave@example.org'/>"
-				"</query></iq>",
-		/* 13 */ "<", "<iq type='set' id='push2'><query xmlns='jabber:"
-				"iq:roster'><item jid='zed@example.org'/>"
-				"</query></iq>",
-		/* 14 */ ">", "<presence to='room@muc.example.org/al'><x "
-				"xmlns='http://jabber.org/protocol/muc'/>"
-				"</presence>",
-		/* 15 */ "<", "<presence from='room@muc.example.org/bo'/>",
-		/* 16 */ "<", "<presence from='room@muc.example.org/al'/>",
-		/* 17 */ ">", "<message to='room@muc.example.org' id='g1' "
-				"type='groupchat'><body>x</body></message>",
-		/* 18 */ "<", "<message from='room@muc.example.org/al' id='g1' "
-				"type='groupchat'><body>x</body></message>",
-		/* 19 */ "<", "<iq type='get' id='ping9' from='example.org'>"
-				"<ping xmlns='urn:xmpp:ping'/></iq>",
-		/* 20 */ ">", "<iq type='result' id='ping9' to='example.org'/>",
-		/* 21 */ ">", "<r xmlns='urn:xmpp:sm:3'/>",
-		/* 22 */ "<!", "<message type='error' id='m1'/>",
-		/* 23 */ ">", "<iq type='set' id='sess'><session xmlns='urn:"
-				"ietf:params:xml:ns:xmpp-session'/></iq>",
-		/* 24 */ "<", "<iq type='result' id='sess'/>",
-		/* 25 */ ">", "<iq type='get' id='r1'><ping xmlns='urn:xmpp:"
-				"ping'/></iq>",
-		/* 26 */ ">!", "<iq type='error' id='x'/>",
-		/* 27 */ "<", "<iq type='result' id='r1'/>",
-		/* 28 */ "<", "<message from='example.org'><body>motd</body>"
-				"</message>",
-		NULL,
+	    /* 2 */ ">",
+	    "<iq type='get' id='r1'><query xmlns='jabber:iq:"
+	    "roster'/></iq>",
+	    /* 3 */ "<",
+	    "<presence from='bob@example.org/b'/>",
+	    /* 4 */ "<",
+	    "<iq type='result' id='r1'><query xmlns='jabber:"
+	    "iq:roster'/></iq>",
+	    /* 5 */ ">",
+	    "<presence/>",
+	    /* 6 */ "<",
+	    "<presence from='alice@example.org/r'/>",
+	    /* 7 */ "<",
+	    "<presence from='alice@example.org/other'/>",
+	    /* 8 */ ">",
+	    "<message to='nobody@x' id='m1'><body>x</body>"
+	    "</message>",
+	    /* 9 */ "<",
+	    "<message from='nobody@x' id='m1' type='error'/>",
+	    /* 10 */ "<",
+	    "<message from='bob@example.org/b' type='chat'>"
+	    "<body>hi</body></message>",
+	    /* 11 */ ">",
+	    "<iq type='set' id='s1'><query xmlns='jabber:iq:"
+	    "roster'><item jid='dave@example.org'/></query>"
+	    "</iq>",
+	    /* 12 */ "<",
+	    "<iq type='set' id='push1'><query xmlns='jabber:"
+	    "iq:roster'><item jid='dave@example.org'/>"
+	    "</query></iq>",
+	    /* 13 */ "<",
+	    "<iq type='set' id='push2'><query xmlns='jabber:"
+	    "iq:roster'><item jid='zed@example.org'/>"
+	    "</query></iq>",
+	    /* 14 */ ">",
+	    "<presence to='room@muc.example.org/al'><x "
+	    "xmlns='http://jabber.org/protocol/muc'/>"
+	    "</presence>",
+	    /* 15 */ "<",
+	    "<presence from='room@muc.example.org/bo'/>",
+	    /* 16 */ "<",
+	    "<presence from='room@muc.example.org/al'/>",
+	    /* 17 */ ">",
+	    "<message to='room@muc.example.org' id='g1' "
+	    "type='groupchat'><body>x</body></message>",
+	    /* 18 */ "<",
+	    "<message from='room@muc.example.org/al' id='g1' "
+	    "type='groupchat'><body>x</body></message>",
+	    /* 19 */ "<",
+	    "<iq type='get' id='ping9' from='example.org'>"
+	    "<ping xmlns='urn:xmpp:ping'/></iq>",
+	    /* 20 */ ">",
+	    "<iq type='result' id='ping9' to='example.org'/>",
+	    /* 21 */ ">",
+	    "<r xmlns='urn:xmpp:sm:3'/>",
+	    /* 22 */ "<!",
+	    "<message type='error' id='m1'/>",
+	    /* 23 */ ">",
+	    "<iq type='set' id='sess'><session xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-session'/></iq>",
+	    /* 24 */ "<",
+	    "<iq type='result' id='sess'/>",
+	    /* 25 */ ">",
+	    "<iq type='get' id='r1'><ping xmlns='urn:xmpp:"
+	    "ping'/></iq>",
+	    /* 26 */ ">!",
+	    "<iq type='error' id='x'/>",
+	    /* 27 */ "<",
+	    "<iq type='result' id='r1'/>",
+	    /* 28 */ "<",
+	    "<message from='example.org'><body>motd</body>"
+	    "</message>",
+	    NULL,
 	};
 	struct recording *r = recording_of(conv);
 	struct expect_plan *p;
@@ -337,11 +367,12 @@ test_expect(void)
 	is_item(p, r, 27, EXPECT_ANSWER, "answer to the client's iq");
 	is_item(p, r, 28, EXPECT_UNSOLICITED, "from the server");
 	ok(item_at(p, r, 4)->how == EXPECT_BY_ID &&
-		item_at(p, r, 6)->how == EXPECT_BY_CONTENT,
+	        item_at(p, r, 6)->how == EXPECT_BY_CONTENT,
 	    "iq answers by id, the echo by content");
 	is_int(p->nsend, 7, "stanzas to send");
-	is_int(p->nskip, 4, "client elements skipped (reply, nonza, session, "
-			    "by=proxy)");
+	is_int(p->nskip, 4,
+	    "client elements skipped (reply, nonza, session, "
+	    "by=proxy)");
 	is_int(p->nreply, 1, "a recorded reply to a server request");
 	is_int(r->ev[p->reply[0].req].line, 19, "it answers the ping");
 	is_str(p->send[0].id, "r1", "ids are kept");
@@ -350,8 +381,9 @@ test_expect(void)
 	    "the second r1 answer belongs to the second r1 request");
 	for (i = 0; i < p->nskip; i++)
 		if (r->ev[p->skip[i].ev].line == 21)
-			is_str(p->skip[i].why, "nonza (stream management, "
-					       "CSI...)",
+			is_str(p->skip[i].why,
+			    "nonza (stream management, "
+			    "CSI...)",
 			    "the SM request is not sent");
 	is_int(expect_count(p, EXPECT_ANSWER), 7, "expected answers");
 	expect_plan_free(p);
@@ -373,7 +405,7 @@ test_no_bind(void)
 	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL)
 		exit(1);
 	fprintf(f, "{\"ts\":\"2026-01-01T00:00:00Z\",\"session\":\"s\","
-		   "\"event\":\"session.open\"}\n");
+	           "\"event\":\"session.open\"}\n");
 	fclose(f);
 	path = tmp;
 	r = recording_load(path, NULL, &err);

@@ -37,28 +37,28 @@ file_with(const char *text)
 	"{\"ts\":\"2026-11-25T07:18:" ts "Z\",\"session\":\"" sid "\"," rest   \
 	"}\n"
 
-static const char *two_sessions =
-    EV("s1", "25.000000", "\"event\":\"session.open\",\"client\":\"x\"")
-    EV("s1", "25.100000", "\"event\":\"stream.open\",\"dir\":\"c2s\","
-			  "\"to\":\"example.org\",\"xml\":\"<stream:stream>\"")
-    EV("s2", "25.150000", "\"event\":\"session.open\"")
-    EV("s1", "25.200000", "\"event\":\"stanza\",\"dir\":\"s2c\","
-			  "\"kind\":\"features\",\"xml\":\"<stream:features>"
-			  "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-			  "</stream:features>\"")
-    EV("s1", "25.250000", "\"event\":\"tls\",\"leg\":\"client\"")
-    EV("s1", "25.300000", "\"event\":\"bind\",\"jid\":\"alice@example.org/r\"")
-    "\n"
-    EV("s1", "26.500000", "\"event\":\"stanza\",\"dir\":\"c2s\","
-			  "\"kind\":\"message\",\"xml\":\"<message to='bob@"
-			  "example.org'><body>hi &amp; bye</body></message>\","
-			  "\"original_xml\":\"<message to='bob@example.org'>"
-			  "<body>hi</body></message>\",\"verdict\":\"rewrite\"")
-    EV("s1", "26.600000", "\"event\":\"stanza\",\"dir\":\"s2c\","
-			  "\"kind\":\"message\",\"by\":\"proxy\",\"xml\":"
-			  "\"\\n <message type='error'/> \"")
+static const char *two_sessions = EV("s1", "25.000000",
+    "\"event\":\"session.open\",\"client\":\"x\"") EV("s1", "25.100000",
+    "\"event\":\"stream.open\",\"dir\":\"c2s\","
+    "\"to\":\"example.org\",\"xml\":\"<stream:stream>\"") EV("s2", "25.150000",
+    "\"event\":\"session.open\"") EV("s1", "25.200000",
+    "\"event\":\"stanza\",\"dir\":\"s2c\","
+    "\"kind\":\"features\",\"xml\":\"<stream:features>"
+    "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+    "</stream:features>\"") EV("s1", "25.250000",
+    "\"event\":\"tls\",\"leg\":\"client\"") EV("s1", "25.300000",
+    "\"event\":\"bind\",\"jid\":\"alice@example.org/r\"") "\n" EV("s1",
+    "26.500000",
+    "\"event\":\"stanza\",\"dir\":\"c2s\","
+    "\"kind\":\"message\",\"xml\":\"<message to='bob@"
+    "example.org'><body>hi &amp; bye</body></message>\","
+    "\"original_xml\":\"<message to='bob@example.org'>"
+    "<body>hi</body></message>\",\"verdict\":\"rewrite\"") EV("s1", "26.600000",
+    "\"event\":\"stanza\",\"dir\":\"s2c\","
+    "\"kind\":\"message\",\"by\":\"proxy\",\"xml\":"
+    "\"\\n <message type='error'/> \"")
     EV("s2", "27.000000", "\"event\":\"bind\",\"jid\":\"bob@example.org/b\"")
-    EV("s1", "27.500000", "\"event\":\"session.close\",\"reason\":\"x\"");
+        EV("s1", "27.500000", "\"event\":\"session.close\",\"reason\":\"x\"");
 
 static void
 test_interleaved(void)
@@ -69,7 +69,7 @@ test_interleaved(void)
 
 	r = recording_load(path, NULL, &err);
 	ok(r == NULL && err != NULL && strstr(err, "2 sessions") != NULL &&
-		strstr(err, "s1, s2") != NULL,
+	        strstr(err, "s1, s2") != NULL,
 	    "two sessions without a choice: an error listing them (%s)",
 	    err ? err : "");
 	free(err);
@@ -89,7 +89,7 @@ test_interleaved(void)
 	is_str(r->domain, "example.org", "the domain from the c2s stream");
 	is_int(r->nlines, 11, "lines counted, blank one included");
 	ok(r->ev[0].offset == 0 && r->ev[4].offset > 1.49 &&
-		r->ev[4].offset < 1.51,
+	        r->ev[4].offset < 1.51,
 	    "offsets from ts, relative to the first event (%f)",
 	    r->ev[4].offset);
 	is_int(r->ev[4].line, 8, "the line of the message");
@@ -102,8 +102,8 @@ test_interleaved(void)
 	    "and compared as the server sent it");
 	is_str(r->ev[4].verdict, "rewrite", "its verdict");
 	ok(r->ev[5].by_proxy, "by=proxy is kept");
-	ok(xnode_is(r->ev[2].el, "http://etherx.jabber.org/streams",
-	       "features"),
+	ok(xnode_is(
+	       r->ev[2].el, "http://etherx.jabber.org/streams", "features"),
 	    "the stream prefix is bound as in a stream");
 	is_str(recording_type(r->ev[4].el), "normal",
 	    "a message without type is normal");
@@ -127,7 +127,7 @@ test_record_file(void)
 
 	r = recording_load(path, NULL, &err);
 	if (!ok(r != NULL, "a record file (offset_s, one session, no final "
-			   "newline) loads"))
+	                   "newline) loads"))
 		diag("%s", err);
 	ok(r->ev[1].offset == 0.25 && r->ev[2].offset == 1.5,
 	    "offset_s wins over ts");
@@ -155,7 +155,7 @@ broken(const char *line2, const char *want)
 	if (err != NULL)
 		where = strstr(err, ":2: ");
 	ok(r == NULL && err != NULL && strncmp(err, path, strlen(path)) == 0 &&
-		where != NULL && strstr(where, want) != NULL,
+	        where != NULL && strstr(where, want) != NULL,
 	    "line 2 refused: %s", err ? err : "(loaded)");
 	free(err);
 	recording_free(r);
@@ -165,8 +165,9 @@ broken(const char *line2, const char *want)
 static void
 test_broken(void)
 {
-	broken("{\"ts\":\"2026-11-25T07:18:25.1Z\",\"session\":\"s\",", "not "
-											   "valid JSON");
+	broken("{\"ts\":\"2026-11-25T07:18:25.1Z\",\"session\":\"s\",",
+	    "not "
+	    "valid JSON");
 	broken("[1]", "not a JSON object");
 	broken("{\"ts\":\"2026-11-25T07:18:25Z\",\"session\":\"s\"}",
 	    "no \"event\"");
@@ -199,8 +200,9 @@ test_broken(void)
 	       "\"session\":\"s\",\"dir\":\"c2s\",\"xml\":\"<a/>\","
 	       "\"original_xml\":\"<a>\"}",
 	    "\"original_xml\" is not one XML element");
-	broken("{\"ts\":\"2026-11-25T07:18:25Z\",\"event\":\"stanza\","
-	       "\"session\":\"s\",\"dir\":\"c2s\",\"xml\":\"<a><!-- c --></a>\"}",
+	broken(
+	    "{\"ts\":\"2026-11-25T07:18:25Z\",\"event\":\"stanza\","
+	    "\"session\":\"s\",\"dir\":\"c2s\",\"xml\":\"<a><!-- c --></a>\"}",
 	    "not well-formed XML");
 	broken("{\"ts\":\"2026-11-25T07:18:25Z\",\"event\":\"stanza\","
 	       "\"session\":\"s\",\"dir\":\"c2s\",\"xml\":5}",
@@ -214,11 +216,11 @@ static void
 test_missing_file(void)
 {
 	char *err = NULL;
-	struct recording *r = recording_load("/nonexistent/rec.jsonl", NULL,
-	    &err);
+	struct recording *r =
+	    recording_load("/nonexistent/rec.jsonl", NULL, &err);
 
 	ok(r == NULL && err != NULL &&
-		strstr(err, "/nonexistent/rec.jsonl: No such file") != NULL,
+	        strstr(err, "/nonexistent/rec.jsonl: No such file") != NULL,
 	    "a missing file is named");
 	free(err);
 	r = recording_load(file_with("\n\n"), NULL, &err);
@@ -236,10 +238,10 @@ test_ts(void)
 	ok(recording_parse_ts("1970-01-01T00:00:01Z", &t) == 0 && t == 1,
 	    "epoch + 1 s");
 	ok(recording_parse_ts("1970-01-01T01:00:01.5+01:00", &t) == 0 &&
-		t == 1.5,
+	        t == 1.5,
 	    "offset and fraction");
 	ok(recording_parse_ts("1970-01-01T00:00:00.000001-00:30", &t) == 0 &&
-		t > 1800 && t < 1800.001,
+	        t > 1800 && t < 1800.001,
 	    "negative offset");
 	ok(recording_parse_ts("1970-01-01T00:00:00", &t) == -1,
 	    "no zone: refused");

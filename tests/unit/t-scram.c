@@ -21,20 +21,20 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-	{ SCRAM_MECH_SHA1, "fyko+d2lbbFgONRv9qkxdawL",
-	    "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
-	    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
-	    "i=4096",
-	    "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
-	    "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
-	    "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=" },
-	{ SCRAM_MECH_SHA256, "rOprNGfwEbeRWgbNEkqO",
-	    "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
-	    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-	    "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-	    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-	    "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
-	    "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=" },
+    {SCRAM_MECH_SHA1, "fyko+d2lbbFgONRv9qkxdawL",
+        "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+        "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
+        "i=4096",
+        "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+        "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+        "v=rmF9pqV8S7suAoZWja4dJRkFsKQ="},
+    {SCRAM_MECH_SHA256, "rOprNGfwEbeRWgbNEkqO",
+        "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+        "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+        "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+        "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+        "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="},
 };
 
 static void
@@ -50,17 +50,18 @@ test_vectors(void)
 
 		s = scram_new(v->mech, "user", "pencil", v->nonce);
 		init = scram_initial(s, &len);
-		is_str(init, v->client_first, "%s: client-first-message",
-		    name);
+		is_str(init, v->client_first, "%s: client-first-message", name);
 		is_int(len, strlen(v->client_first), "%s: its length", name);
-		ok(scram_step(s, v->server_first, strlen(v->server_first),
-		       &out, &outlen, &err) == 0,
+		ok(scram_step(s, v->server_first, strlen(v->server_first), &out,
+		       &outlen, &err) == 0,
 		    "%s: server-first-message accepted", name);
-		is_str(out, v->client_final, "%s: client-final-message (the "
-		    "proof)", name);
+		is_str(out, v->client_final,
+		    "%s: client-final-message (the "
+		    "proof)",
+		    name);
 		ok(!scram_done(s), "%s: not done before the signature", name);
-		ok(scram_finish(s, v->server_final, strlen(v->server_final),
-		       &err) == 0,
+		ok(scram_finish(
+		       s, v->server_final, strlen(v->server_final), &err) == 0,
 		    "%s: the server signature verifies", name);
 		ok(scram_done(s), "%s: done", name);
 		free(init);
@@ -80,7 +81,7 @@ until_final(const struct vector *v, const char *password)
 
 	init = scram_initial(s, &len);
 	if (scram_step(s, v->server_first, strlen(v->server_first), &out,
-	    &outlen, &err) == -1)
+	        &outlen, &err) == -1)
 		diag("step failed: %s", err);
 	free(init);
 	free(out);
@@ -96,9 +97,9 @@ test_signature(void)
 	char *err = NULL;
 
 	s = until_final(v, "pencil");
-	ok(scram_finish(s, "v=7rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
-	       46, &err) == -1 &&
-		strstr(err, "signature is wrong") != NULL,
+	ok(scram_finish(s, "v=7rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", 46,
+	       &err) == -1 &&
+	        strstr(err, "signature is wrong") != NULL,
 	    "a wrong server signature is refused: %s", err ? err : "");
 	ok(!scram_done(s), "not done");
 	free(err);
@@ -107,12 +108,12 @@ test_signature(void)
 	free(err);
 	err = NULL;
 	ok(scram_finish(s, "e=invalid-proof", 15, &err) == -1 &&
-		strstr(err, "invalid-proof") != NULL,
+	        strstr(err, "invalid-proof") != NULL,
 	    "e= is reported: %s", err ? err : "");
 	free(err);
 	err = NULL;
 	ok(scram_finish(s, "", 0, &err) == -1 &&
-		strstr(err, "did not prove") != NULL,
+	        strstr(err, "did not prove") != NULL,
 	    "success without v= is refused");
 	free(err);
 	err = NULL;
@@ -121,7 +122,7 @@ test_signature(void)
 	/* The right server with another password: its signature fails. */
 	s = until_final(v, "pencil2");
 	ok(scram_finish(s, v->server_final, strlen(v->server_final), &err) ==
-		-1,
+	        -1,
 	    "the genuine signature does not verify with another password");
 	ok(err != NULL && strstr(err, "pencil") == NULL,
 	    "the password is not in the error");
@@ -132,8 +133,8 @@ test_signature(void)
 static void
 refused(const char *challenge, const char *want, const char *what)
 {
-	struct scram *s = scram_new(SCRAM_MECH_SHA1, "user", "pencil",
-	    "fyko+d2lbbFgONRv9qkxdawL");
+	struct scram *s = scram_new(
+	    SCRAM_MECH_SHA1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL");
 	char *init, *out = NULL, *err = NULL;
 	size_t len, outlen;
 	int rc;
@@ -162,8 +163,8 @@ test_bad_challenges(void)
 	    "out of range", "a non-numeric count");
 	refused("r=fyko+d2lbbFgONRv9qkxdawLx,s=!!!,i=4096", "not base64",
 	    "a salt that is not base64");
-	refused("r=fyko+d2lbbFgONRv9qkxdawLx,i=4096", "no r, s or i",
-	    "no salt");
+	refused(
+	    "r=fyko+d2lbbFgONRv9qkxdawLx,i=4096", "no r, s or i", "no salt");
 	refused("m=ext,r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=1",
 	    "extension", "a mandatory extension");
 	refused("", "no r, s or i", "an empty challenge");
@@ -198,19 +199,19 @@ test_plain_and_names(void)
 	s = scram_new(SCRAM_MECH_SHA1, "user", "pw", NULL);
 	init = scram_initial(s, &len);
 	ok(strncmp(init, "n,,n=user,r=", 12) == 0 && strlen(init) == 12 + 24 &&
-		strchr(init + 12, ',') == NULL,
+	        strchr(init + 12, ',') == NULL,
 	    "a random nonce: 24 base64 characters, no comma");
 	free(init);
 	scram_free(s);
 
 	ok(scram_mech_parse("SCRAM-SHA-256", &m) == 0 &&
-		m == SCRAM_MECH_SHA256 &&
-		scram_mech_parse("SCRAM-SHA-1", &m) == 0 &&
-		m == SCRAM_MECH_SHA1 && scram_mech_parse("PLAIN", &m) == 0 &&
-		m == SCRAM_MECH_PLAIN,
+	        m == SCRAM_MECH_SHA256 &&
+	        scram_mech_parse("SCRAM-SHA-1", &m) == 0 &&
+	        m == SCRAM_MECH_SHA1 && scram_mech_parse("PLAIN", &m) == 0 &&
+	        m == SCRAM_MECH_PLAIN,
 	    "mechanism names parse");
 	ok(scram_mech_parse("SCRAM-SHA-1-PLUS", &m) == -1 &&
-		scram_mech_parse("DIGEST-MD5", &m) == -1,
+	        scram_mech_parse("DIGEST-MD5", &m) == -1,
 	    "others do not");
 	scram_free(NULL);
 }
