@@ -320,7 +320,7 @@ client_bind(struct client *c)
 	struct xnode *r;
 
 	xnode_set_attr(iq, NULL, "type", "set");
-	xnode_set_attr(iq, NULL, "id", EXPECT_ID_PREFIX "bind");
+	xnode_set_attr(iq, NULL, "id", EXPECT_ID_BIND);
 	if (c->resource != NULL) {
 		r = xnode_append(b, xnode_new_element(NS_BIND, "resource"));
 		xnode_append_text(r, c->resource, strlen(c->resource));
@@ -456,7 +456,7 @@ client_session(struct client *c)
 	struct xnode *iq = xnode_new_element(XMLSTREAM_NS_CLIENT, "iq");
 
 	xnode_set_attr(iq, NULL, "type", "set");
-	xnode_set_attr(iq, NULL, "id", EXPECT_ID_PREFIX "session");
+	xnode_set_attr(iq, NULL, "id", EXPECT_ID_SESSION);
 	xnode_append(iq, xnode_new_element(NS_SESSION, "session"));
 	xmppc_send(c->x, iq);
 	xnode_free(iq);
@@ -531,11 +531,19 @@ client_stream_error(struct client *c, const struct xnode *el)
 	free(cond);
 }
 
+/* Whether id is that of the request we wait for (bind or session). */
+static bool
+client_is_ours(const struct client *c, const char *id)
+{
+	return id != NULL &&
+	       strcmp(id, c->st == CLIENT_BIND ? EXPECT_ID_BIND
+	                                       : EXPECT_ID_SESSION) == 0;
+}
+
 static void
 client_on_element(void *arg, struct xnode *el)
 {
 	struct client *c = arg;
-	char *err = NULL;
 
 	if (xnode_is(el, XMLSTREAM_NS_STREAMS, "error")) {
 		client_stream_error(c, el);
@@ -554,9 +562,7 @@ client_on_element(void *arg, struct xnode *el)
 		client_sasl(c, el);
 	} else if ((c->st == CLIENT_BIND || c->st == CLIENT_SESSION) &&
 	           xnode_is(el, XMLSTREAM_NS_CLIENT, "iq") &&
-	           xnode_attr(el, "id") != NULL &&
-	           strncmp(xnode_attr(el, "id"), EXPECT_ID_PREFIX,
-	               strlen(EXPECT_ID_PREFIX)) == 0) {
+	           client_is_ours(c, xnode_attr(el, "id"))) {
 		client_iq_answer(c, el);
 	} else if (c->st == CLIENT_CLOSING || c->st == CLIENT_DONE) {
 		log_debug("client: ignored <%s/> while closing", el->name);
@@ -564,7 +570,6 @@ client_on_element(void *arg, struct xnode *el)
 		log_debug("client: ignored <%s/> during %s", el->name,
 		    client_state_str(c->st));
 	}
-	free(err);
 	xnode_free(el);
 }
 

@@ -135,7 +135,8 @@ expect_id_taken(const struct expect_plan *p, const char *id)
 {
 	size_t i;
 
-	if (strncmp(id, EXPECT_ID_PREFIX, strlen(EXPECT_ID_PREFIX)) == 0)
+	if (strcmp(id, EXPECT_ID_BIND) == 0 ||
+	    strcmp(id, EXPECT_ID_SESSION) == 0)
 		return true;
 	for (i = 0; i < p->nsend; i++)
 		if (expect_streq(p->send[i].id, id))

@@ -27,7 +27,7 @@
  * Client elements not sent: nonzas, by=proxy ones, the session iq, and iq
  * results or errors answering a server request (kept as replies, sent when
  * a matching request comes). Ids are kept; one a previous stanza already
- * used, or one that starts with the replay's own prefix, gets a suffix.
+ * used, or one of the replay's own, gets a suffix ("-2").
  */
 #ifndef XMPPGATE_REPLAY_EXPECT_H
 #define XMPPGATE_REPLAY_EXPECT_H
@@ -36,8 +36,9 @@
 
 #include "recording.h"
 
-/* Ids the replay makes for its own requests start with this. */
-#define EXPECT_ID_PREFIX "xgr-"
+/* The ids of the replay's own requests (bind, session). */
+#define EXPECT_ID_BIND "xgr-bind"
+#define EXPECT_ID_SESSION "xgr-session"
 
 enum expect_class {
 	EXPECT_ANSWER,

@@ -16,6 +16,8 @@
 #include "expect.h"
 #include "jidmap.h"
 #include "recording.h"
+#include "report.h"
+#include "serve.h"
 #include "xmlstream.h"
 #include "../tap.h"
 
@@ -339,6 +341,9 @@ test_expect(void)
 	    /* 28 */ "<",
 	    "<message from='example.org'><body>motd</body>"
 	    "</message>",
+	    /* 29 */ ">",
+	    "<iq type='get' id='xgr-bind'><query xmlns='jabber:iq:version'/>"
+	    "</iq>",
 	    NULL,
 	};
 	struct recording *r = recording_of(conv);
@@ -369,7 +374,7 @@ test_expect(void)
 	ok(item_at(p, r, 4)->how == EXPECT_BY_ID &&
 	        item_at(p, r, 6)->how == EXPECT_BY_CONTENT,
 	    "iq answers by id, the echo by content");
-	is_int(p->nsend, 7, "stanzas to send");
+	is_int(p->nsend, 8, "stanzas to send");
 	is_int(p->nskip, 4,
 	    "client elements skipped (reply, nonza, session, "
 	    "by=proxy)");
@@ -377,6 +382,7 @@ test_expect(void)
 	is_int(r->ev[p->reply[0].req].line, 19, "it answers the ping");
 	is_str(p->send[0].id, "r1", "ids are kept");
 	is_str(p->send[6].id, "r1-2", "a reused id gets a suffix");
+	is_str(p->send[7].id, "xgr-bind-2", "so does one of the replay's own");
 	is_int(r->ev[p->send[item_at(p, r, 27)->cause].ev].line, 25,
 	    "the second r1 answer belongs to the second r1 request");
 	for (i = 0; i < p->nskip; i++)
@@ -417,6 +423,113 @@ test_no_bind(void)
 	unlink(path);
 }
 
+/* serve_next's element serialized, or NULL. */
+static char *
+next_xml(struct serve *sv, double now, double *wait)
+{
+	struct xnode *n = serve_next(sv, now, wait);
+	struct buf b;
+
+	if (n == NULL)
+		return NULL;
+	buf_init(&b);
+	xnode_serialize(n, XMLSTREAM_NS_CLIENT, &b);
+	xnode_free(n);
+	return buf_release(&b);
+}
+
+static void
+is_next(struct serve *sv, const char *want, const char *what)
+{
+	double wait;
+	char *got = next_xml(sv, 100, &wait);
+
+	is_str(got, want, "served: %s", what);
+	free(got);
+}
+
+static void
+test_serve(void)
+{
+	static const char *const conv[] = {
+	    /* 2 */ "<",
+	    "<presence from='bob@example.org/b'/>",
+	    /* 3 */ ">",
+	    "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>",
+	    /* 4 */ "<",
+	    "<message from='bob@example.org/b' to='alice@example.org/r' "
+	    "type='chat'><body>early</body></message>",
+	    /* 5 */ "<",
+	    "<iq type='result' id='r1' to='alice@example.org/r'><query "
+	    "xmlns='jabber:iq:roster'><item jid='bob@example.org'/></query>"
+	    "</iq>",
+	    /* 6 */ ">",
+	    "<message to='bob@example.org' id='m1' type='chat'><body>hi"
+	    "</body></message>",
+	    /* 7 */ "<!",
+	    "<message type='error' id='m1' from='bob@example.org'/>",
+	    NULL,
+	};
+	struct recording *r = recording_of(conv);
+	struct jidmap *m = jidmap_new();
+	struct serve *sv = serve_new(r, m, 0);
+	struct report *rep = report_new(REPORT_SERVER, r);
+	struct xnode *live;
+	double wait;
+	char *got;
+
+	is_str(serve_recorded_resource(sv), "r", "the recorded resource");
+	serve_bound(sv, "carol@new.org/x", 100);
+	is_next(sv, "<presence from='bob@new.org/b'/>",
+	    "what followed bind goes out after bind (the recorded domain "
+	    "maps to the live one)");
+	ok(serve_next(sv, 100, &wait) == NULL && wait < 0, "then nothing");
+	live = el("<iq type='get' id='L1'><query xmlns='jabber:iq:roster'/>"
+	          "</iq>");
+	ok(serve_client(sv, live, 100), "a roster query matches line 3");
+	xnode_free(live);
+	is_next(sv,
+	    "<message from='bob@new.org/b' to='carol@new.org/x' "
+	    "type='chat'><body>early</body></message>",
+	    "the message that followed it, to the live JID");
+	is_next(sv,
+	    "<iq type='result' id='L1' to='carol@new.org/x'><query "
+	    "xmlns='jabber:iq:roster'><item jid='bob@new.org'/></query>"
+	    "</iq>",
+	    "its result, with the live id");
+	live = el("<iq type='get' id='v'><query xmlns='jabber:iq:version'/>"
+	          "</iq>");
+	ok(!serve_client(sv, live, 100), "a version query was not recorded");
+	xnode_free(live);
+	live = el("<message to='dave@new.org' type='chat' id='L2'><body>x"
+	          "</body></message>");
+	ok(serve_client(sv, live, 100),
+	    "a chat message matches the recorded one, whoever it is to");
+	xnode_free(live);
+	is_next(sv, "<message type='error' id='L2' from='bob@new.org'/>",
+	    "the error xmppgate injected, with the live id");
+	serve_report(sv, rep);
+	is_int(report_count(rep, REPORT_SEEN), 2, "both client stanzas seen");
+	report_free(rep);
+	serve_free(sv);
+
+	sv = serve_new(r, m, 2);
+	serve_bound(sv, "carol@new.org/x", 100);
+	got = next_xml(sv, 100, &wait);
+	ok(got == NULL && wait > 0.49 && wait < 0.51,
+	    "at --speed 2 a stanza recorded 1 s after bind waits 0.5 s");
+	free(got);
+	got = next_xml(sv, 100.5, &wait);
+	ok(got != NULL, "and then goes out");
+	free(got);
+	serve_report(sv, rep = report_new(REPORT_SERVER, r));
+	is_int(report_count(rep, REPORT_NOT_SEEN), 2, "none seen: both listed");
+	report_free(rep);
+	serve_free(sv);
+	jidmap_free(m);
+	recording_free(r);
+}
+
 int
 main(void)
 {
@@ -425,5 +538,6 @@ main(void)
 	test_jidmap();
 	test_expect();
 	test_no_bind();
+	test_serve();
 	return done_testing();
 }
