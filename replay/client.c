@@ -19,6 +19,7 @@
 #include "client_int.h"
 #include "jid.h"
 #include "log.h"
+#include "rtime.h"
 #include "xmalloc.h"
 #include "xmlstream.h"
 
@@ -83,18 +84,6 @@ client_fail(struct client *c, const char *fmt, ...)
 	event_base_loopbreak(c->base);
 }
 
-void
-client_arm(struct client *c, double secs)
-{
-	struct timeval tv;
-
-	if (secs < 0)
-		secs = 0;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-	evtimer_add(c->timer, &tv);
-}
-
 static double
 client_step_timeout(const struct client *c)
 {
@@ -109,7 +98,8 @@ client_close(struct client *c)
 		return;
 	client_set_state(c, CLIENT_CLOSING);
 	xmppc_close(c->x);
-	client_arm(c, 2.0); /* the server's own close, at most this long */
+	rtime_arm(
+	    c->timer, 2.0); /* the server's own close, at most this long */
 }
 
 static void
@@ -125,7 +115,7 @@ client_header(struct client *c)
 	xmppc_send_raw(c->x, b.data, b.len);
 	buf_fini(&b);
 	client_set_state(c, CLIENT_FEATURES);
-	client_arm(c, client_step_timeout(c));
+	rtime_arm(c->timer, client_step_timeout(c));
 }
 
 static const char *
@@ -160,7 +150,7 @@ client_start_tls(struct client *c)
 		return;
 	}
 	client_set_state(c, CLIENT_TLS);
-	client_arm(c, client_step_timeout(c));
+	rtime_arm(c->timer, client_step_timeout(c));
 }
 
 static void
@@ -309,7 +299,7 @@ client_auth(struct client *c, const struct xnode *mechs)
 	explicit_bzero(init, len);
 	free(init);
 	client_set_state(c, CLIENT_AUTH);
-	client_arm(c, client_step_timeout(c));
+	rtime_arm(c->timer, client_step_timeout(c));
 }
 
 static void
@@ -328,7 +318,7 @@ client_bind(struct client *c)
 	xmppc_send(c->x, iq);
 	xnode_free(iq);
 	client_set_state(c, CLIENT_BIND);
-	client_arm(c, client_step_timeout(c));
+	rtime_arm(c->timer, client_step_timeout(c));
 }
 
 static void
@@ -350,7 +340,7 @@ client_features(struct client *c, const struct xnode *f)
 		xmppc_send(c->x, st);
 		xnode_free(st);
 		client_set_state(c, CLIENT_STARTTLS);
-		client_arm(c, client_step_timeout(c));
+		rtime_arm(c->timer, client_step_timeout(c));
 	} else if (!c->authed) {
 		if (mechs == NULL) {
 			client_fail(c, "the server offers no SASL mechanisms%s",
@@ -461,7 +451,7 @@ client_session(struct client *c)
 	xmppc_send(c->x, iq);
 	xnode_free(iq);
 	client_set_state(c, CLIENT_SESSION);
-	client_arm(c, client_step_timeout(c));
+	rtime_arm(c->timer, client_step_timeout(c));
 }
 
 static void
@@ -715,11 +705,14 @@ client_run(const struct recording *rec, const struct expect_plan *plan,
 		c.x = xmppc_connect(
 		    c.base, c.host, c.port, "server", &client_cbs, &c, &c.err);
 		if (c.x != NULL && c.err == NULL) {
-			client_arm(&c, client_step_timeout(&c));
+			rtime_arm(c.timer, client_step_timeout(&c));
 			event_base_dispatch(c.base);
 		}
 	}
-	if (c.err == NULL && c.play != NULL)
+	if (c.err == NULL && c.play == NULL)
+		c.err = xasprintf("%s: the connection ended during %s",
+		    o->server, client_state_str(c.st));
+	if (c.err == NULL)
 		play_report(&c);
 	rc = c.err != NULL ? -1 : 0;
 	*err = c.err;

@@ -66,7 +66,5 @@ void play_free(struct play *);
 
 /* Ends the stream: play is over (success or not). */
 void client_close(struct client *);
-/* Arms the client's timer for secs seconds. */
-void client_arm(struct client *, double secs);
 
 #endif

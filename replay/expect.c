@@ -8,10 +8,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "answer.h"
 #include "expect.h"
 #include "jid.h"
+#include "jidmap.h"
 #include "xmalloc.h"
 
 #define EXPECT_NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
@@ -57,50 +58,6 @@ static bool
 expect_streq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* Same JID, local part and domain without case. */
-static bool
-expect_jideq(const char *a, const char *b)
-{
-	struct jid x, y;
-	bool eq;
-
-	if (a == NULL || b == NULL)
-		return false;
-	if (jid_parse(a, &x) == -1)
-		return false;
-	if (jid_parse(b, &y) == -1) {
-		jid_fini(&x);
-		return false;
-	}
-	eq = (x.local == NULL
-	             ? y.local == NULL
-	             : y.local != NULL && strcasecmp(x.local, y.local) == 0) &&
-	     strcasecmp(x.domain, y.domain) == 0 &&
-	     (x.resource == NULL ? y.resource == NULL
-	                         : expect_streq(x.resource, y.resource));
-	jid_fini(&x);
-	jid_fini(&y);
-	return eq;
-}
-
-/* Same bare JID. */
-static bool
-expect_bareeq(const char *a, const char *b)
-{
-	char *x = jid_bare(a), *y = jid_bare(b);
-	bool eq = x != NULL && y != NULL && expect_jideq(x, y);
-
-	free(x);
-	free(y);
-	return eq;
-}
-
-static const struct xnode *
-expect_ev_el(const struct expect_state *st, size_t ev)
-{
-	return st->rec->ev[ev].el;
 }
 
 static void
@@ -168,7 +125,7 @@ expect_send(struct expect_state *st, size_t ev, const struct xnode *el)
 	} else if (id != NULL)
 		s->id = xstrdup(id);
 	p->nsend++;
-	if (recording_kind_of(el) == STANZA_PRESENCE &&
+	if (stanza_kind_of(el) == STANZA_PRESENCE &&
 	    xnode_attr(el, "to") == NULL &&
 	    (xnode_attr(el, "type") == NULL ||
 	        strcmp(xnode_attr(el, "type"), "unavailable") == 0))
@@ -227,10 +184,8 @@ expect_is_request_of(
     const struct expect_state *st, size_t i, const struct xnode *ans)
 {
 	const struct xnode *s = st->p->send[i].el;
-	const char *t = xnode_attr(s, "type");
 
-	return !st->answered[i] && recording_kind_of(s) == STANZA_IQ &&
-	       t != NULL && (strcmp(t, "get") == 0 || strcmp(t, "set") == 0) &&
+	return !st->answered[i] && answer_is_request(s) &&
 	       expect_streq(xnode_attr(s, "id"), xnode_attr(ans, "id"));
 }
 
@@ -241,7 +196,7 @@ expect_is_errored(
 {
 	const struct xnode *s = st->p->send[i].el;
 
-	return recording_kind_of(s) == recording_kind_of(err) &&
+	return stanza_kind_of(s) == stanza_kind_of(err) &&
 	       expect_streq(xnode_attr(s, "id"), xnode_attr(err, "id"));
 }
 
@@ -252,8 +207,8 @@ expect_is_joined(
 {
 	const struct xnode *s = st->p->send[i].el;
 
-	return recording_kind_of(s) == STANZA_PRESENCE &&
-	       expect_jideq(xnode_attr(s, "to"), xnode_attr(pres, "from"));
+	return stanza_kind_of(s) == STANZA_PRESENCE &&
+	       jidmap_same(xnode_attr(s, "to"), xnode_attr(pres, "from"));
 }
 
 /* A roster set or subscription presence about the push's item. */
@@ -264,12 +219,12 @@ expect_is_roster_cause(
 	const struct xnode *s = st->p->send[i].el;
 	const char *item = expect_roster_item(push);
 
-	if (recording_kind_of(s) == STANZA_IQ &&
+	if (stanza_kind_of(s) == STANZA_IQ &&
 	    expect_streq(xnode_attr(s, "type"), "set"))
-		return expect_bareeq(expect_roster_item(s), item);
-	return recording_kind_of(s) == STANZA_PRESENCE &&
+		return jidmap_same_bare(expect_roster_item(s), item);
+	return stanza_kind_of(s) == STANZA_PRESENCE &&
 	       expect_is_subscription(xnode_attr(s, "type")) &&
-	       expect_bareeq(xnode_attr(s, "to"), item);
+	       jidmap_same_bare(xnode_attr(s, "to"), item);
 }
 
 /* A groupchat message with the reflection's id, to its room. */
@@ -279,10 +234,10 @@ expect_is_reflected(
 {
 	const struct xnode *s = st->p->send[i].el;
 
-	return recording_kind_of(s) == STANZA_MESSAGE &&
+	return stanza_kind_of(s) == STANZA_MESSAGE &&
 	       expect_streq(xnode_attr(s, "type"), "groupchat") &&
 	       expect_streq(xnode_attr(s, "id"), xnode_attr(msg, "id")) &&
-	       expect_bareeq(xnode_attr(s, "to"), xnode_attr(msg, "from"));
+	       jidmap_same_bare(xnode_attr(s, "to"), xnode_attr(msg, "from"));
 }
 
 /* A MAM query with the result's queryid. */
@@ -292,7 +247,7 @@ expect_is_mam_query(
 {
 	const struct xnode *s = st->p->send[i].el;
 
-	return recording_kind_of(s) == STANZA_IQ &&
+	return stanza_kind_of(s) == STANZA_IQ &&
 	       expect_streq(expect_mam_queryid(s, "query"),
 	           expect_mam_queryid(msg, "result"));
 }
@@ -301,14 +256,14 @@ expect_is_mam_query(
 static bool
 expect_from_server(const struct expect_state *st, const char *from)
 {
-	return from == NULL || expect_jideq(from, st->domain);
+	return from == NULL || jidmap_same(from, st->domain);
 }
 
 static bool
 expect_from_account(const struct expect_state *st, const char *from)
 {
-	return from == NULL || expect_jideq(from, st->bare) ||
-	       expect_jideq(from, st->rec->jid);
+	return from == NULL || jidmap_same(from, st->bare) ||
+	       jidmap_same(from, st->rec->jid);
 }
 
 static void
@@ -316,7 +271,7 @@ expect_server_el(struct expect_state *st, size_t ev)
 {
 	const struct recording_event *e = &st->rec->ev[ev];
 	const struct xnode *el = recording_server_sent(e);
-	enum stanza_kind k = recording_kind_of(el);
+	enum stanza_kind k = stanza_kind_of(el);
 	const char *type = xnode_attr(el, "type"),
 	           *from = xnode_attr(el, "from");
 	size_t i, c;
@@ -354,7 +309,7 @@ expect_server_el(struct expect_state *st, size_t ev)
 		return;
 	} else if (k == STANZA_PRESENCE) {
 		if (st->broadcast != SIZE_MAX &&
-		    expect_jideq(from, st->rec->jid)) {
+		    jidmap_same(from, st->rec->jid)) {
 			expect_item(st, ev, EXPECT_ANSWER, EXPECT_BY_CONTENT,
 			    st->broadcast, "echo of the client's presence");
 			return;
@@ -399,14 +354,11 @@ expect_server_request(const struct expect_state *st, const char *id)
 {
 	const struct expect_plan *p = st->p;
 	const struct xnode *r;
-	const char *t;
 	size_t i;
 
 	for (i = p->nitem; id != NULL && i-- > 0;) {
-		r = expect_ev_el(st, p->item[i].ev);
-		t = xnode_attr(r, "type");
-		if (recording_kind_of(r) == STANZA_IQ && t != NULL &&
-		    (strcmp(t, "get") == 0 || strcmp(t, "set") == 0) &&
+		r = recording_server_sent(&st->rec->ev[p->item[i].ev]);
+		if (answer_is_request(r) &&
 		    expect_streq(xnode_attr(r, "id"), id))
 			return p->item[i].ev;
 	}
@@ -426,11 +378,11 @@ expect_client_el(struct expect_state *st, size_t ev)
 		expect_skip(st, ev, "injected by xmppgate");
 		return;
 	}
-	if (recording_kind_of(el) == STANZA_NONZA) {
+	if (stanza_kind_of(el) == STANZA_NONZA) {
 		expect_skip(st, ev, "nonza (stream management, CSI...)");
 		return;
 	}
-	if (recording_kind_of(el) == STANZA_IQ &&
+	if (stanza_kind_of(el) == STANZA_IQ &&
 	    xnode_child(el, EXPECT_NS_SESSION, "session") != NULL) {
 		st->session_ids = xreallocarray(
 		    st->session_ids, st->nsession_ids + 1, sizeof(char *));
@@ -439,7 +391,7 @@ expect_client_el(struct expect_state *st, size_t ev)
 		expect_skip(st, ev, "session establishment (done by replay)");
 		return;
 	}
-	if (recording_kind_of(el) == STANZA_IQ && type != NULL &&
+	if (stanza_kind_of(el) == STANZA_IQ && type != NULL &&
 	    (strcmp(type, "result") == 0 || strcmp(type, "error") == 0)) {
 		req = expect_server_request(st, xnode_attr(el, "id"));
 		if (req == SIZE_MAX) {

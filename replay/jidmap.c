@@ -264,3 +264,42 @@ jidmap_tree(const struct jidmap *m, struct xnode *n)
 	for (c = n->children; c != NULL; c = c->next)
 		jidmap_tree(m, c);
 }
+
+/* Whether the parsed JIDs are the same; resources compared unless bare. */
+static bool
+jidmap_parts_same(const struct jid *x, const struct jid *y, bool bare)
+{
+	return jidmap_ieq(x->local, y->local) &&
+	       strcasecmp(x->domain, y->domain) == 0 &&
+	       (bare || jidmap_eq(x->resource, y->resource));
+}
+
+static bool
+jidmap_compare(const char *a, const char *b, bool bare)
+{
+	struct jid x, y;
+	bool same;
+
+	if (a == NULL || b == NULL || jid_parse(a, &x) == -1)
+		return false;
+	if (jid_parse(b, &y) == -1) {
+		jid_fini(&x);
+		return false;
+	}
+	same = jidmap_parts_same(&x, &y, bare);
+	jid_fini(&x);
+	jid_fini(&y);
+	return same;
+}
+
+bool
+jidmap_same(const char *a, const char *b)
+{
+	return jidmap_compare(a, b, false);
+}
+
+bool
+jidmap_same_bare(const char *a, const char *b)
+{
+	return jidmap_compare(a, b, true);
+}

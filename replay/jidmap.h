@@ -13,6 +13,8 @@
 #ifndef XMPPGATE_REPLAY_JIDMAP_H
 #define XMPPGATE_REPLAY_JIDMAP_H
 
+#include <stdbool.h>
+
 #include "xnode.h"
 
 struct jidmap;
@@ -41,5 +43,13 @@ void jidmap_set_session(
 char *jidmap_map(const struct jidmap *, const char *jid);
 /* Rewrites the JID places of the tree in place. */
 void jidmap_tree(const struct jidmap *, struct xnode *);
+/*
+ * Whether a and b are the same JID, as servers compare ASCII JIDs: local
+ * part and domain without case, the resource exactly. False when either
+ * is NULL or not a JID.
+ */
+bool jidmap_same(const char *a, const char *b);
+/* Whether a and b have the same bare JID (same rules). */
+bool jidmap_same_bare(const char *a, const char *b);
 
 #endif

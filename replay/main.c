@@ -5,6 +5,7 @@
  * differ or are missing, 2 the replay could not run). Only this file ends
  * the process.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ main(int argc, char *argv[])
 	log_init(o.verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
 	    o.verbose > 1 ? LOG_TRACE_XML | LOG_TRACE_TLS : 0);
 	log_libevent_setup();
+	/* A peer that goes away must end its stream, not the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((rec = recording_load(o.recording, o.session, &err)) == NULL) {
 		rc = main_error(err);
 		free(err);

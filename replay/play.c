@@ -23,17 +23,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
+#include "answer.h"
 #include "client_int.h"
 #include "compare.h"
 #include "log.h"
+#include "rtime.h"
 #include "xmalloc.h"
 #include "xmlstream.h"
 
 #define NS_ROSTER "jabber:iq:roster"
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 enum play_status {
 	PLAY_PENDING,
@@ -63,15 +62,6 @@ struct play {
 	bool finished;
 };
 
-static double
-play_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool
 play_streq(const char *a, const char *b)
 {
@@ -80,13 +70,13 @@ play_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Two addresses are the same entity: exact, or the same but for case. */
+/* Two optional addresses name the same entity (both absent counts). */
 static bool
 play_same_from(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
-	return strcasecmp(a, b) == 0;
+	return jidmap_same(a, b);
 }
 
 static const struct expect_item *
@@ -129,7 +119,7 @@ play_start(struct client *c)
 		            ? id
 		            : xnode_attr(c->rec->ev[it->ev].el, "id"));
 	}
-	p->t0 = play_now();
+	p->t0 = rtime_now();
 	p->base = c->rec->ev[c->rec->bind].offset;
 	p->gate = -1;
 	log_info("replaying %zu stanzas as %s", c->plan->nsend, c->jid);
@@ -192,7 +182,7 @@ play_send(struct client *c, size_t k)
 	xmppc_send(c->x, el);
 	xnode_free(el);
 	c->rep->sent++;
-	c->play->last = play_now();
+	c->play->last = rtime_now();
 }
 
 static void
@@ -213,21 +203,22 @@ play_timer(struct client *c)
 
 	while (!p->finished && p->next < c->plan->nsend) {
 		k = p->next;
-		now = play_now();
+		now = rtime_now();
 		due = c->o->speed > 0
 		          ? p->t0 + (c->rec->ev[c->plan->send[k].ev].offset -
 		                        p->base) /
 		                        c->o->speed
 		          : 0;
 		if (now < due) {
-			client_arm(c, due - now);
+			rtime_arm(c->timer, due - now);
 			return;
 		}
 		if (!play_gate_open(c, k)) {
 			if (p->gate < 0)
 				p->gate = now;
 			if (now - p->gate < c->o->timeout) {
-				client_arm(c, p->gate + c->o->timeout - now);
+				rtime_arm(
+				    c->timer, p->gate + c->o->timeout - now);
 				return;
 			}
 			log_info("answers recorded before stanza %zu did not "
@@ -240,12 +231,12 @@ play_timer(struct client *c)
 	}
 	if (p->finished)
 		return;
-	now = play_now();
+	now = rtime_now();
 	if (play_all_judged(c) || now - p->last >= c->o->timeout) {
 		play_finish(c);
 		return;
 	}
-	client_arm(c, p->last + c->o->timeout - now);
+	rtime_arm(c->timer, p->last + c->o->timeout - now);
 }
 
 static void
@@ -278,8 +269,7 @@ play_by_id(const struct client *c, const struct xnode *live)
 		    it->cause < c->play->next &&
 		    c->play->want[i].st == PLAY_PENDING &&
 		    play_streq(c->plan->send[it->cause].id, id) &&
-		    recording_kind_of(c->play->want[i].el) ==
-		        recording_kind_of(live))
+		    stanza_kind_of(c->play->want[i].el) == stanza_kind_of(live))
 			return i;
 	}
 	return SIZE_MAX;
@@ -288,7 +278,7 @@ play_by_id(const struct client *c, const struct xnode *live)
 static bool
 play_like(const struct xnode *want, const struct xnode *live)
 {
-	return recording_kind_of(want) == recording_kind_of(live) &&
+	return stanza_kind_of(want) == stanza_kind_of(live) &&
 	       strcmp(recording_type(want), recording_type(live)) == 0 &&
 	       play_same_from(
 	           xnode_attr(want, "from"), xnode_attr(live, "from"));
@@ -329,15 +319,6 @@ play_by_content(struct client *c, const struct xnode *live)
 	return false;
 }
 
-static bool
-play_is_request(const struct xnode *el)
-{
-	const char *t = xnode_attr(el, "type");
-
-	return recording_kind_of(el) == STANZA_IQ && t != NULL &&
-	       (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
-}
-
 /* Same type and payload element: the recorded request is like the live. */
 static bool
 play_same_request(const struct xnode *rec, const struct xnode *live)
@@ -357,8 +338,7 @@ static void
 play_answer(struct client *c, const struct xnode *req)
 {
 	const char *from = xnode_attr(req, "from");
-	const struct xnode *q;
-	struct xnode *ans = NULL, *err;
+	struct xnode *ans = NULL;
 	size_t i;
 
 	for (i = 0; i < c->plan->nreply && ans == NULL; i++) {
@@ -372,21 +352,10 @@ play_answer(struct client *c, const struct xnode *req)
 		ans = play_live(c, recording_sent(&c->rec->ev[r->ans]),
 		    xnode_attr(req, "id"));
 	}
-	q = recording_payload(req);
-	if (ans == NULL) {
-		ans = xnode_new_element(XMLSTREAM_NS_CLIENT, "iq");
-		xnode_set_attr(ans, NULL, "id", xnode_attr(req, "id"));
-		if (xnode_is(q, NS_ROSTER, "query")) {
-			xnode_set_attr(ans, NULL, "type", "result");
-		} else {
-			xnode_set_attr(ans, NULL, "type", "error");
-			err = xnode_append(ans,
-			    xnode_new_element(XMLSTREAM_NS_CLIENT, "error"));
-			xnode_set_attr(err, NULL, "type", "cancel");
-			xnode_append(err, xnode_new_element(NS_STANZAS,
-			                      "service-unavailable"));
-		}
-	}
+	if (ans == NULL)
+		ans = xnode_is(recording_payload(req), NS_ROSTER, "query")
+		          ? answer_result(req, NULL)
+		          : answer_error(req, "service-unavailable");
 	xnode_set_attr(ans, NULL, "to", from);
 	xmppc_send(c->x, ans);
 	xnode_free(ans);
@@ -395,7 +364,7 @@ play_answer(struct client *c, const struct xnode *req)
 void
 play_element(struct client *c, struct xnode *el)
 {
-	enum stanza_kind k = recording_kind_of(el);
+	enum stanza_kind k = stanza_kind_of(el);
 	const char *type = xnode_attr(el, "type");
 	struct report_entry *e;
 	size_t i;
@@ -406,9 +375,9 @@ play_element(struct client *c, struct xnode *el)
 		xnode_free(el);
 		return;
 	}
-	if (play_is_request(el))
+	if (answer_is_request(el))
 		play_answer(c, el);
-	if ((k == STANZA_IQ && !play_is_request(el)) ||
+	if ((k == STANZA_IQ && !answer_is_request(el)) ||
 	    (type != NULL && strcmp(type, "error") == 0)) {
 		if ((i = play_by_id(c, el)) != SIZE_MAX) {
 			play_judge(c, i, el);

@@ -115,21 +115,6 @@ recording_parse_element(const char *xml, size_t len, char **err)
 	return p.el;
 }
 
-enum stanza_kind
-recording_kind_of(const struct xnode *el)
-{
-	if (el == NULL || el->type != XNODE_ELEMENT || el->ns == NULL ||
-	    strcmp(el->ns, XMLSTREAM_NS_CLIENT) != 0)
-		return STANZA_NONZA;
-	if (strcmp(el->name, "message") == 0)
-		return STANZA_MESSAGE;
-	if (strcmp(el->name, "presence") == 0)
-		return STANZA_PRESENCE;
-	if (strcmp(el->name, "iq") == 0)
-		return STANZA_IQ;
-	return STANZA_NONZA;
-}
-
 const struct xnode *
 recording_sent(const struct recording_event *e)
 {
@@ -149,7 +134,7 @@ recording_type(const struct xnode *el)
 
 	if (t != NULL)
 		return t;
-	switch (recording_kind_of(el)) {
+	switch (stanza_kind_of(el)) {
 	case STANZA_MESSAGE:
 		return "normal";
 	case STANZA_PRESENCE:
@@ -374,7 +359,7 @@ recording_element(
 	    recording_str(r, o, "by", false, &by) == -1 ||
 	    recording_str(r, o, "verdict", false, &verdict) == -1)
 		return -1;
-	e->skind = recording_kind_of(e->el);
+	e->skind = stanza_kind_of(e->el);
 	e->by_proxy = by != NULL && strcmp(by, "proxy") == 0;
 	e->verdict = verdict != NULL ? xstrdup(verdict) : NULL;
 	return 0;

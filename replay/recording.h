@@ -84,8 +84,6 @@ void recording_free(struct recording *);
 struct xnode *recording_parse_element(const char *xml, size_t len, char **err)
     __attribute__((warn_unused_result));
 
-/* message, presence, iq (in jabber:client) or nonza. */
-enum stanza_kind recording_kind_of(const struct xnode *el);
 /* The element a recorded c2s element was sent as: original, else xml. */
 const struct xnode *recording_sent(const struct recording_event *);
 /* The element the server sent (s2c): original_xml, else xml. */

@@ -128,9 +128,9 @@ report_add(struct report *r, enum report_status st, const struct xnode *el,
 	report_set(&e->why, why);
 	if (el == NULL)
 		return e;
-	report_set(&e->kind, recording_kind_of(el) == STANZA_NONZA
+	report_set(&e->kind, stanza_kind_of(el) == STANZA_NONZA
 	                         ? el->name
-	                         : stanza_kind_str(recording_kind_of(el)));
+	                         : stanza_kind_str(stanza_kind_of(el)));
 	report_set(&e->type, xnode_attr(el, "type"));
 	report_set(&e->id, xnode_attr(el, "id"));
 	report_set(&e->from, xnode_attr(el, "from"));

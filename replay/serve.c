@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "jid.h"
 #include "log.h"
@@ -59,7 +58,7 @@ static size_t
 serve_owner_by_id(const struct serve *s, const struct xnode *el)
 {
 	const char *id = xnode_attr(el, "id"), *type = xnode_attr(el, "type");
-	enum stanza_kind k = recording_kind_of(el);
+	enum stanza_kind k = stanza_kind_of(el);
 	size_t i;
 
 	if (id == NULL || type == NULL)
@@ -71,7 +70,7 @@ serve_owner_by_id(const struct serve *s, const struct xnode *el)
 		const struct xnode *c =
 		    recording_sent(&s->rec->ev[s->c2s[i].ev]);
 
-		if (recording_kind_of(c) == k &&
+		if (stanza_kind_of(c) == k &&
 		    serve_streq(xnode_attr(c, "id"), id))
 			return i;
 	}
@@ -81,7 +80,7 @@ serve_owner_by_id(const struct serve *s, const struct xnode *el)
 bool
 serve_is_session(const struct xnode *el)
 {
-	return recording_kind_of(el) == STANZA_IQ &&
+	return stanza_kind_of(el) == STANZA_IQ &&
 	       xnode_child(el, SERVE_NS_SESSION, "session") != NULL;
 }
 
@@ -113,8 +112,7 @@ serve_new(const struct recording *rec, struct jidmap *map, double speed)
 		           serve_streq(xnode_attr(e->el, "id"), session_id)) {
 			session_id = NULL;
 		} else if (e->dir == RECORDING_C2S && !e->by_proxy &&
-		           recording_kind_of(recording_sent(e)) !=
-		               STANZA_NONZA) {
+		           stanza_kind_of(recording_sent(e)) != STANZA_NONZA) {
 			s->c2s =
 			    xreallocarray(s->c2s, s->nc2s + 1, sizeof(*s->c2s));
 			s->c2s[s->nc2s].ev = i;
@@ -190,19 +188,17 @@ serve_bound(struct serve *s, const char *jid, double now)
 	serve_queue(s, SIZE_MAX, now);
 }
 
-/* The bare JID of a recorded element's 'to', mapped to the live session. */
+/* A recorded element's 'to', mapped to the live session (xmalloc'd). */
 static char *
-serve_mapped_to_bare(const struct serve *s, const struct xnode *el)
+serve_mapped_to(const struct serve *s, const struct xnode *el)
 {
 	const char *to = xnode_attr(el, "to");
-	char *mapped, *bare;
+	char *mapped;
 
 	if (to == NULL)
 		return NULL;
 	mapped = jidmap_map(s->map, to);
-	bare = jid_bare(mapped != NULL ? mapped : to);
-	free(mapped);
-	return bare;
+	return mapped != NULL ? mapped : xstrdup(to);
 }
 
 static bool
@@ -220,22 +216,22 @@ static bool
 serve_like(const struct serve *s, const struct xnode *rec,
     const struct xnode *live, bool by_to)
 {
-	enum stanza_kind k = recording_kind_of(live);
-	char *a, *b;
+	enum stanza_kind k = stanza_kind_of(live);
+	const char *b;
+	char *a;
 	bool same;
 
-	if (recording_kind_of(rec) != k ||
+	if (stanza_kind_of(rec) != k ||
 	    strcmp(recording_type(rec), recording_type(live)) != 0)
 		return false;
 	if (k == STANZA_IQ)
 		return serve_same_payload(rec, live);
 	if (!by_to)
 		return true;
-	a = serve_mapped_to_bare(s, rec);
-	b = jid_bare(xnode_attr(live, "to"));
-	same = a == NULL || b == NULL ? a == b : strcasecmp(a, b) == 0;
+	a = serve_mapped_to(s, rec);
+	b = xnode_attr(live, "to");
+	same = a == NULL || b == NULL ? a == b : jidmap_same_bare(a, b);
 	free(a);
-	free(b);
 	return same;
 }
 

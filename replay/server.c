@@ -13,16 +13,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/listener.h>
 #include <openssl/rand.h>
 
 #include "addr.h"
+#include "answer.h"
 #include "b64.h"
 #include "buf.h"
 #include "jid.h"
 #include "log.h"
+#include "rtime.h"
 #include "serve.h"
 #include "server.h"
 #include "tlsctx.h"
@@ -33,7 +34,6 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 enum server_state {
 	SERVER_LISTEN,
@@ -65,27 +65,6 @@ struct server {
 	char *err;
 };
 
-static double
-server_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-server_arm(struct event *ev, double secs)
-{
-	struct timeval tv;
-
-	if (secs < 0)
-		secs = 0;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-	evtimer_add(ev, &tv);
-}
-
 /* Ends the session: our close, then the loop ends at EOF or after 1 s. */
 static void
 server_finish(struct server *s)
@@ -100,7 +79,7 @@ server_finish(struct server *s)
 	}
 	xmppc_close(s->x);
 	evtimer_del(s->qtimer);
-	server_arm(s->idle, 1.0);
+	rtime_arm(s->idle, 1.0);
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -277,24 +256,19 @@ server_start_tls(struct server *s)
 	}
 }
 
+/* Sends a made-up answer (answer.c) and frees it. */
 static void
-server_result(struct server *s, const struct xnode *req, struct xnode *child)
+server_send(struct server *s, struct xnode *el)
 {
-	struct xnode *iq = xnode_new_element(XMLSTREAM_NS_CLIENT, "iq");
-
-	xnode_set_attr(iq, NULL, "type", "result");
-	xnode_set_attr(iq, NULL, "id", xnode_attr(req, "id"));
-	if (child != NULL)
-		xnode_append(iq, child);
-	xmppc_send(s->x, iq);
-	xnode_free(iq);
+	xmppc_send(s->x, el);
+	xnode_free(el);
 }
 
 static void
 server_pump(struct server *s)
 {
 	struct xnode *el;
-	double wait, now = server_now();
+	double wait, now = rtime_now();
 
 	while ((el = serve_next(s->sv, now, &wait)) != NULL) {
 		xmppc_send(s->x, el);
@@ -303,7 +277,7 @@ server_pump(struct server *s)
 		s->last = now;
 	}
 	if (wait >= 0)
-		server_arm(s->qtimer, wait);
+		rtime_arm(s->qtimer, wait);
 }
 
 static void
@@ -323,37 +297,12 @@ server_bind(struct server *s, const struct xnode *iq)
 	res = xnode_new_element(NS_BIND, "bind");
 	j = xnode_append(res, xnode_new_element(NS_BIND, "jid"));
 	xnode_append_text(j, s->jid, strlen(s->jid));
-	server_result(s, iq, res);
+	server_send(s, answer_result(iq, res));
 	report_set(&s->rep->jid, s->jid);
 	log_info("bound %s: playing the recorded server", s->jid);
 	s->st = SERVER_BOUND;
-	serve_bound(s->sv, s->jid, server_now());
+	serve_bound(s->sv, s->jid, rtime_now());
 	server_pump(s);
-}
-
-/* An iq error for a request nobody answers. */
-static void
-server_unavailable(struct server *s, const struct xnode *req)
-{
-	struct xnode *iq = xnode_new_element(XMLSTREAM_NS_CLIENT, "iq");
-	struct xnode *e =
-	    xnode_append(iq, xnode_new_element(XMLSTREAM_NS_CLIENT, "error"));
-
-	xnode_set_attr(iq, NULL, "type", "error");
-	xnode_set_attr(iq, NULL, "id", xnode_attr(req, "id"));
-	xnode_set_attr(e, NULL, "type", "cancel");
-	xnode_append(e, xnode_new_element(NS_STANZAS, "service-unavailable"));
-	xmppc_send(s->x, iq);
-	xnode_free(iq);
-}
-
-static bool
-server_is_request(const struct xnode *el)
-{
-	const char *t = xnode_attr(el, "type");
-
-	return recording_kind_of(el) == STANZA_IQ && t != NULL &&
-	       (strcmp(t, "get") == 0 || strcmp(t, "set") == 0);
 }
 
 /* A stanza from the bound client. */
@@ -363,27 +312,27 @@ server_stanza(struct server *s, const struct xnode *el)
 	struct report_entry *e;
 
 	if (serve_is_session(el)) {
-		server_result(s, el, NULL);
+		server_send(s, answer_result(el, NULL));
 		return;
 	}
-	if (serve_client(s->sv, el, server_now())) {
+	if (serve_client(s->sv, el, rtime_now())) {
 		server_pump(s);
 		return;
 	}
 	e = report_add(s->rep, REPORT_UNEXPECTED, el, 0,
 	    "no recorded client stanza is like it");
 	report_set_xml(e, el);
-	if (server_is_request(el))
-		server_unavailable(s, el);
+	if (answer_is_request(el))
+		server_send(s, answer_error(el, "service-unavailable"));
 }
 
 static void
 server_on_element(void *arg, struct xnode *el)
 {
 	struct server *s = arg;
-	enum stanza_kind k = recording_kind_of(el);
+	enum stanza_kind k = stanza_kind_of(el);
 
-	s->last = server_now();
+	s->last = rtime_now();
 	if (s->st != SERVER_NEGOTIATE && s->st != SERVER_BOUND) {
 		xnode_free(el);
 		return;
@@ -403,7 +352,7 @@ server_on_element(void *arg, struct xnode *el)
 		if (k == STANZA_IQ && xnode_child(el, NS_BIND, "bind") != NULL)
 			server_bind(s, el);
 		else if (k == STANZA_IQ && serve_is_session(el))
-			server_result(s, el, NULL);
+			server_send(s, answer_result(el, NULL));
 		else
 			server_stream_error(
 			    s, "not-authorized", "bind a resource first");
@@ -478,8 +427,8 @@ server_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	s->lis = NULL;
 	s->x = xmppc_accept(s->base, fd, "client", &server_cbs, s);
 	s->st = SERVER_NEGOTIATE;
-	s->last = server_now();
-	server_arm(s->idle, s->o->timeout);
+	s->last = rtime_now();
+	rtime_arm(s->idle, s->o->timeout);
 }
 
 static void
@@ -495,7 +444,7 @@ static void
 server_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	double wait, idle = server_now() - s->last;
+	double wait, idle = rtime_now() - s->last;
 
 	if (s->st == SERVER_CLOSING || s->st == SERVER_DONE) {
 		s->st = SERVER_DONE;
@@ -504,7 +453,7 @@ server_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (evtimer_pending(s->qtimer, NULL) || idle < s->o->timeout) {
 		wait = s->o->timeout - idle;
-		server_arm(s->idle, wait > 0.05 ? wait : 0.05);
+		rtime_arm(s->idle, wait > 0.05 ? wait : 0.05);
 		return;
 	}
 	report_note(s->rep, "nothing happened for %.1f s: the replay ended",

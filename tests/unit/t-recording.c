@@ -260,10 +260,10 @@ test_parse_element(void)
 	n = recording_parse_element("  <iq type='get'/>\n", 19, &err);
 	ok(n != NULL && xnode_is(n, "jabber:client", "iq"),
 	    "whitespace around one element; default namespace jabber:client");
-	ok(recording_kind_of(n) == STANZA_IQ, "an iq");
+	ok(stanza_kind_of(n) == STANZA_IQ, "an iq");
 	xnode_free(n);
 	n = recording_parse_element("<r xmlns='urn:xmpp:sm:3'/>", 26, &err);
-	ok(n != NULL && recording_kind_of(n) == STANZA_NONZA, "a nonza");
+	ok(n != NULL && stanza_kind_of(n) == STANZA_NONZA, "a nonza");
 	xnode_free(n);
 	n = recording_parse_element("", 0, &err);
 	ok(n == NULL && err != NULL && strstr(err, "0 XML elements") != NULL,
