@@ -85,14 +85,15 @@ play_item(const struct client *c, size_t i)
 	return &c->plan->item[i];
 }
 
-/* A recorded element made live: JIDs mapped, the id set to live_id. */
+/* A recorded element made live: JIDs mapped, the id live_id (NULL: the
+ * recorded one). */
 static struct xnode *
 play_live(const struct client *c, const struct xnode *el, const char *live_id)
 {
 	struct xnode *n = xnode_clone(el);
 
 	jidmap_tree(c->o->map, n);
-	if (live_id != NULL || xnode_attr(n, "id") != NULL)
+	if (live_id != NULL)
 		xnode_set_attr(n, NULL, "id", live_id);
 	return n;
 }
@@ -111,13 +112,12 @@ play_start(struct client *c)
 	p->reply_used = xcalloc(c->plan->nreply + 1, sizeof(*p->reply_used));
 	for (i = 0; i < c->plan->nitem; i++) {
 		it = play_item(c, i);
-		id = it->cls == EXPECT_ANSWER ? c->plan->send[it->cause].id
-		                              : NULL;
-		p->want[i].el =
-		    play_live(c, recording_server_sent(&c->rec->ev[it->ev]),
-		        it->cls == EXPECT_ANSWER && it->how == EXPECT_BY_ID
-		            ? id
-		            : xnode_attr(c->rec->ev[it->ev].el, "id"));
+		/* An answer by id carries the id its request went out with. */
+		id = it->cls == EXPECT_ANSWER && it->how == EXPECT_BY_ID
+		         ? c->plan->send[it->cause].id
+		         : NULL;
+		p->want[i].el = play_live(
+		    c, recording_server_sent(&c->rec->ev[it->ev]), id);
 	}
 	p->t0 = rtime_now();
 	p->base = c->rec->ev[c->rec->bind].offset;

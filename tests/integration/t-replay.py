@@ -28,6 +28,7 @@ No output of any run holds a password.
 
 import asyncio
 import atexit
+import base64
 import json
 import os
 import re
@@ -274,7 +275,10 @@ def t_client_differs(env):
           "the summary shows the difference: " + out)
 
 
-async def served_alice(addr, ca, password="anything at all"):
+SERVED_PW = "anything at all"
+
+
+async def served_alice(addr, ca, password=SERVED_PW):
     """A client under test: does what the recorded alice did."""
     alice = client(addr, "alice", password=password, mech="PLAIN",
                    tls="starttls", ca_file=ca)
@@ -329,7 +333,7 @@ def t_serve(env):
     r = the_run()
     certs = env.certs()
     proc, addr, report = start_replay_server(
-        env, "--cert", certs.server[0], "--key", certs.server[1],
+        env, "-vv", "--cert", certs.server[0], "--key", certs.server[1],
         "--timeout", "3", "--session", r["sid"], r["path"])
     try:
         alice, roster = run_async(served_alice(addr, certs.ca[0]), 40)
@@ -351,6 +355,11 @@ def t_serve(env):
     check(rep["counts"]["seen"] >= 5, "every recorded client stanza seen")
     check(rep["tls"].startswith("STARTTLS TLSv1."), "TLS in the report")
     check("OK: every recorded client stanza came" in out, "summary: " + out)
+    token = base64.b64encode(b"\0alice\0" + SERVED_PW.encode()).decode()
+    check("trace client -> <auth " in err and "[redacted]" in err,
+          "-vv traces the login, redacted")
+    check(SERVED_PW not in err and token not in err,
+          "the client's password is not in the trace")
 
 
 @tap.case("server mode: a client that does less and something else makes "
