@@ -5,7 +5,9 @@
 # XMPP clients (slixmpp) that log in through it and chat. Shows the live
 # trace, then the events. Everything runs in a temp dir on free loopback
 # ports and is stopped and removed at the end, whatever happens.
-# Run with `make demo` (or examples/demo.sh from a built tree).
+# Run with `make demo` (or examples/demo.sh from a built tree). With
+# XG_DEMO_EVENTS=FILE the events are also copied to FILE (a recording for
+# xmppgate-replay: see examples/replay-demo.sh).
 
 set -euo pipefail
 
@@ -71,7 +73,7 @@ bob_pw=bob-demo-pw
 
 step "Prosody on 127.0.0.1:$prosody_port (throwaway, in $tmp)"
 mkdir -p "$tmp/prosody/data" "$tmp/prosody/certs"
-harness 'print(xgtest.PROSODY_CFG.format(dir=sys.argv[2], port=int(sys.argv[3])))' \
+harness 'print(xgtest.PROSODY_CFG.format(dir=sys.argv[2], port=int(sys.argv[3]), tls=xgtest.PROSODY_NO_TLS))' \
 	"$tmp/prosody" "$prosody_port" >"$tmp/prosody/prosody.cfg.lua"
 prosodyctl --config "$tmp/prosody/prosody.cfg.lua" register alice localhost "$alice_pw" 2>/dev/null
 prosodyctl --config "$tmp/prosody/prosody.cfg.lua" register bob localhost "$bob_pw" 2>/dev/null
@@ -128,6 +130,11 @@ cat "$tmp/xmppgate.log"
 
 step "The JSON events ($(wc -l <"$tmp/events.jsonl") lines in events.jsonl)"
 cat "$tmp/events.jsonl"
+
+if [ -n "${XG_DEMO_EVENTS:-}" ]; then
+	(umask 077 && cp "$tmp/events.jsonl" "$XG_DEMO_EVENTS")
+	echo "(copied to $XG_DEMO_EVENTS)"
+fi
 
 step "One of them, pretty: alice's first message as xmppgate saw it"
 "$py" -c '

@@ -40,7 +40,7 @@ stanza_kind_str(enum stanza_kind k)
 	return "?";
 }
 
-static enum stanza_kind
+enum stanza_kind
 stanza_kind_of(const struct xnode *el)
 {
 	if (el->ns == NULL || strcmp(el->ns, XMLSTREAM_NS_CLIENT) != 0)

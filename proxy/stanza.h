@@ -92,6 +92,9 @@ struct stanza_span {
 };
 
 const char *stanza_kind_str(enum stanza_kind);
+/* The kind of a depth-1 element: message, presence or iq in jabber:client;
+ * anything else is a nonza. */
+enum stanza_kind stanza_kind_of(const struct xnode *el);
 
 /*
  * Builds the view of el in one walk. extra_attrs is a NULL-terminated list
