@@ -53,11 +53,12 @@ RUN = {}  # the recording made by the first case
 
 
 def _forget_recording():
-    if "path" in RUN:
-        try:
-            os.unlink(RUN["path"])
-        except OSError:
-            pass
+    for key in ("path", "events_path"):
+        if key in RUN:
+            try:
+                os.unlink(RUN[key])
+            except OSError:
+                pass
 
 
 atexit.register(_forget_recording)
@@ -166,21 +167,29 @@ def finish(rc, out, err, report):
     return rc, out, err, rep
 
 
-def client_args(server, *more):
+def client_args(server, *more, recording="path"):
+    """Client mode as carol; recording "path" is alice's record file,
+    "events_path" the JSON event log of both sessions."""
     return ["--server", server, "--tls", "none", "--jid", "carol@localhost",
-            "--session", the_run()["sid"]] + list(more) + [the_run()["path"]]
+            "--session", the_run()["sid"]] + list(more) + [the_run()[recording]]
 
 
 def entries(rep, status):
     return [e for e in rep["entries"] if e["status"] == status]
 
 
-@tap.case("record: alice and bob through xmppgate to Prosody; the JSON "
-          "event log is the recording (two sessions, no secrets)")
+@tap.case("record: alice and bob through xmppgate to Prosody, with a "
+          "record log (one file per session) and the JSON event log; no "
+          "secrets in either")
 def t_record(env):
     p = prosody(env, USERS, rosters={"alice": FRIENDS["alice"],
                                      "bob": ["alice@localhost"]})
-    px = env.proxy(p.address)
+    rec = os.path.join(env.tmp, "rec")
+    os.makedirs(rec)
+    # Env.proxy puts the proxy's files in tmp/xN, N counting proxies.
+    events = os.path.join(env.tmp, "x%d" % len(env.proxies), "events.jsonl")
+    px = env.proxy(p.address, logs=[{"type": "json", "path": events},
+                                    {"type": "record", "dir": rec}])
     alice = client(px.address, "alice")
     bob = client(px.address, "bob", mech="PLAIN")
     try:
@@ -196,13 +205,21 @@ def t_record(env):
     sid = [e["session"] for e in evs if e["event"] == "auth"
            and e.get("authcid") == "alice"][0]
     raw = px.raw_events().decode()
+    files = [f for f in os.listdir(rec) if sid in f]
+    check_eq(len(files), 1, "alice's record file among %s" % os.listdir(rec))
+    with open(os.path.join(rec, files[0])) as f:
+        recorded = f.read()
     for pw in USERS.values():
-        check(pw not in raw, "a password is in the recording")
-    kept = os.path.join(os.path.dirname(env.tmp), os.path.basename(env.tmp)
-                        + "-recording.jsonl")
+        check(pw not in raw, "a password is in the event log")
+        check(pw not in recorded, "a password is in the recording")
+    base = os.path.join(os.path.dirname(env.tmp), os.path.basename(env.tmp))
+    kept, kept_events = base + "-recording.jsonl", base + "-events.jsonl"
     with open(kept, "w") as f:
+        f.write(recorded)
+    with open(kept_events, "w") as f:
         f.write(raw)
-    RUN.update(path=kept, sid=sid, sids=sorted(sids), raw=raw)
+    RUN.update(path=kept, events_path=kept_events, sid=sid,
+               sids=sorted(sids), raw=raw)
 
 
 @tap.case("client mode against a fresh Prosody as carol: exit 0, every "
@@ -259,7 +276,9 @@ def t_client_ok(env):
           "exit 1, the report names the disco#info difference")
 def t_client_differs(env):
     p = prosody(env, rosters=FRIENDS, extra_modules=("version",))
-    rc, out, err, rep = replay(env, *client_args(p.address, "--fast"))
+    # The JSON event log of both sessions replays as well as a record file.
+    rc, out, err, rep = replay(env, *client_args(p.address, "--fast",
+                                                 recording="events_path"))
     check_eq(rc, 1, "exit status (stdout: %s; stderr: %s)" % (out, err))
     d = entries(rep, "differs")
     check_eq(len(d), 1, "one answer differs: %r" % d)
@@ -417,13 +436,14 @@ def t_broken(env):
         check("%s:%d: %s" % (path, i + 1, why) in err,
               "the error names the line: %r" % err)
     rc, out, err, _ = replay(env, "--server", "127.0.0.1:9", "--jid",
-                             "carol@localhost", r["path"], json_out=False)
+                             "carol@localhost", r["events_path"],
+                             json_out=False)
     check_eq(rc, 2, "exit status without --session")
     check("2 sessions, choose one with --session" in err
           and all(s in err for s in r["sids"]), "the ids are listed: " + err)
     rc, out, err, _ = replay(env, "--server", "127.0.0.1:9", "--jid",
                              "carol@localhost", "--session", "nope",
-                             r["path"], json_out=False)
+                             r["events_path"], json_out=False)
     check("no session nope; sessions: " in err and rc == 2,
           "an unknown session: " + err)
 
