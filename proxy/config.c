@@ -788,8 +788,8 @@ config_check(const struct config *cfg, char **err)
 	for (i = 0; i < cfg->nlisten; i++)
 		if (!cfg->listen[i].transparent)
 			break;
-	if (cfg->upstream.address == NULL && (i < cfg->nlisten ||
-	    cfg->nlisten == 0)) {
+	if (cfg->upstream.address == NULL &&
+	    (i < cfg->nlisten || cfg->nlisten == 0)) {
 		mark = config_path_push_key(&ctx, "upstream");
 		config_path_push_key(&ctx, "address");
 		config_error(&ctx, "an upstream server is required "

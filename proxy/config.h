@@ -83,8 +83,9 @@ struct config_listen {
 	struct {
 		struct netmatch *v; /* owned array; NULL: any destination */
 		size_t n;
-	} allow;		 /* transparent_allow */
-	unsigned proxy_protocol; /* PROXYPROTO_* bits: headers accepted; 0 none */
+	} allow; /* transparent_allow */
+	/* PROXYPROTO_* bits: the header versions taken; 0: none */
+	unsigned proxy_protocol;
 };
 
 struct config_log {
@@ -103,7 +104,7 @@ struct config {
 		bool verify;
 		char *ca_file;	   /* owned or NULL */
 		char *server_name; /* owned or NULL */
-		int proxy_protocol; /* PROXY header version sent first, 0: none */
+		int proxy_protocol; /* PROXY header sent first: 1, 2, 0 none */
 	} upstream;
 	struct {
 		char *cert;	    /* owned or NULL: chain, leaf first */
@@ -185,8 +186,8 @@ int config_filters_load(struct config *, char **err)
 /* Frees what one listener entry owns (not the entry). */
 void config_listen_fini(struct config_listen *);
 /* Copies a listener entry, with copies of what it owns. */
-void config_listen_copy(struct config_listen *dst,
-    const struct config_listen *src);
+void config_listen_copy(
+    struct config_listen *dst, const struct config_listen *src);
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);
 

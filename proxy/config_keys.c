@@ -280,8 +280,8 @@ validate_allow(struct config_ctx *ctx, const cJSON *item)
 static int
 apply_allow(struct config_ctx *ctx, const cJSON *item, void *dst)
 {
-	struct config_listen *l = (struct config_listen *)(void *)((char *)dst -
-	    offsetof(struct config_listen, allow));
+	size_t off = offsetof(struct config_listen, allow);
+	struct config_listen *l = (void *)((char *)dst - off);
 	const cJSON *elem;
 	size_t n = cJSON_IsString(item) ? 1 : (size_t)cJSON_GetArraySize(item);
 
@@ -291,10 +291,11 @@ apply_allow(struct config_ctx *ctx, const cJSON *item, void *dst)
 	if (cJSON_IsString(item))
 		return check_allow_pattern(ctx, item->valuestring,
 		    &l->allow.v[l->allow.n++]);
-	cJSON_ArrayForEach(elem, item)
+	cJSON_ArrayForEach(elem, item) {
 		if (check_allow_pattern(ctx, elem->valuestring,
 		    &l->allow.v[l->allow.n++]) == -1)
 			return -1;
+	}
 	return 0;
 }
 

@@ -2,11 +2,12 @@
 /*
  * One leg's I/O: libevent callbacks (dispatchers only), the read loop that
  * takes each byte through the leg's phases (a load balancer's PROXY header,
- * plaintext XML, the TLS boundary, TLS, opaque passthrough) and feeds the parser at exact restart and
- * STARTTLS boundaries, writing (held, plain or encrypted) with backpressure
- * (conn_throttle/conn_unthrottle are the only places that pause and resume
- * reading while relaying), the lingering half-close when a session ends, and
- * end-of-connection reporting to the session.
+ * plaintext XML, the TLS boundary, TLS, opaque passthrough) and feeds the
+ * parser at exact restart and STARTTLS boundaries, writing (held, plain or
+ * encrypted) with backpressure (conn_throttle/conn_unthrottle are the only
+ * places that pause and resume reading while relaying), the lingering
+ * half-close when a session ends, and end-of-connection reporting to the
+ * session.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -346,8 +347,8 @@ conn_proxy_header(struct conn *c, struct evbuffer *in)
 		break;
 	}
 	evbuffer_drain(in, hdr.len);
-	c->phase = s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT
-						      : CONN_PLAIN;
+	c->phase =
+	    s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT : CONN_PLAIN;
 	session_on_proxy_header(s, &hdr);
 	return true;
 }

@@ -33,7 +33,7 @@ enum conn_phase {
 	CONN_PROXY,    /* a client's PROXY protocol header comes first */
 	CONN_PLAIN,    /* plaintext XML: parsed */
 	CONN_TLS_NEXT, /* a client's TLS comes next (after <proceed/>, or a
-			* direct-TLS accept): whitespace, then a record */
+	                * direct-TLS accept): whitespace, then a record */
 	CONN_TLS,      /* TLS: decrypted, then parsed */
 	CONN_OPAQUE,   /* passthrough past STARTTLS: relayed, never parsed */
 };

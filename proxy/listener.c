@@ -22,7 +22,7 @@
 #include "xmalloc.h"
 
 struct listener {
-	struct config_listen cfg; /* a copy: what it points to is owned */
+	struct config_listen cfg;   /* a copy: what it points to is owned */
 	struct sockaddr_storage ss; /* the bound address */
 	socklen_t sslen;
 	struct evconnlistener *evl; /* owned */
@@ -41,24 +41,24 @@ listener_transparent_socket(const struct sockaddr_storage *ss, socklen_t len,
 	evutil_socket_t fd;
 	int one = 1;
 
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(
+	    ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		*err = xasprintf("%s: socket: %s", address, strerror(errno));
 		return -1;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof(one));
+		(void)setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (transparent_set(fd, ss->ss_family) == -1)
 		log_warnx("listener=%s IP_TRANSPARENT refused (%s; it needs "
-			  "CAP_NET_ADMIN): connections redirected with TPROXY "
-			  "will not arrive, REDIRECT still works",
+		          "CAP_NET_ADMIN): connections redirected with TPROXY "
+		          "will not arrive, REDIRECT still works",
 		    address, strerror(errno));
 	if (bind(fd, (const struct sockaddr *)ss, len) == -1) {
-		*err = xasprintf("%s: cannot listen: %s", address,
-		    strerror(errno));
+		*err = xasprintf(
+		    "%s: cannot listen: %s", address, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -109,8 +109,8 @@ listener_new(struct event_base *base, const struct config_listen *lc,
 	l->accept = fn;
 	l->arg = arg;
 	if (lc->transparent) {
-		if ((fd = listener_transparent_socket(&ss, sslen, lc->address,
-		    err)) == -1) {
+		if ((fd = listener_transparent_socket(
+		         &ss, sslen, lc->address, err)) == -1) {
 			listener_free(l);
 			return NULL;
 		}

@@ -22,7 +22,7 @@ struct listener *listener_new(struct event_base *, const struct config_listen *l
 void listener_free(struct listener *);
 const struct config_listen *listener_config(const struct listener *);
 /* The address the listener is bound to. */
-const struct sockaddr *listener_sockaddr(const struct listener *,
-    socklen_t *len);
+const struct sockaddr *listener_sockaddr(
+    const struct listener *, socklen_t *len);
 
 #endif

@@ -99,8 +99,8 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
 	cJSON_AddStringToObject(ev, "client", client);
 	cJSON_AddStringToObject(ev, "listener", listener_config(l)->address);
 	if (p->cfg->upstream.address != NULL)
-		cJSON_AddStringToObject(ev, "upstream",
-		    p->cfg->upstream.address);
+		cJSON_AddStringToObject(
+		    ev, "upstream", p->cfg->upstream.address);
 	else
 		cJSON_AddNullToObject(ev, "upstream");
 	events_emit(p->events, ev, NULL);
@@ -118,8 +118,8 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
  * A wildcard listener covers every address of the host on its port.
  */
 static bool
-proxy_own_listener(const struct proxy *p, const struct sockaddr *dst,
-    socklen_t dstlen)
+proxy_own_listener(
+    const struct proxy *p, const struct sockaddr *dst, socklen_t dstlen)
 {
 	const struct sockaddr_in *d4 = (const void *)dst, *l4;
 	const struct sockaddr_in6 *d6 = (const void *)dst, *l6;
@@ -154,20 +154,22 @@ proxy_own_listener(const struct proxy *p, const struct sockaddr *dst,
  * (pointing into why) when it may not.
  */
 static void
-proxy_transparent(struct proxy *p, const struct listener *l,
-    evutil_socket_t fd, struct session_peer *peer, char *why, size_t whylen)
+proxy_transparent(struct proxy *p, const struct listener *l, evutil_socket_t fd,
+    struct session_peer *peer, char *why, size_t whylen)
 {
 	const struct config_listen *lc = listener_config(l);
 	struct sockaddr *dst = (struct sockaddr *)&peer->dst;
 	const char *how, *errstr;
 	char shown[INET6_ADDRSTRLEN + 8];
 
-	if (transparent_original_dst(fd, &peer->dst, &peer->dst_len, &how,
-	    &errstr) == -1) {
+	if (transparent_original_dst(
+	        fd, &peer->dst, &peer->dst_len, &how, &errstr) == -1) {
 		peer->dst = peer->local;
 		peer->dst_len = peer->local_len;
-		snprintf(why, whylen, "its original destination cannot be "
-		    "read: %s", errstr);
+		snprintf(why, whylen,
+		    "its original destination cannot be "
+		    "read: %s",
+		    errstr);
 		peer->refused = why;
 		return;
 	}
@@ -175,13 +177,15 @@ proxy_transparent(struct proxy *p, const struct listener *l,
 	log_debug("listener=%s original destination %s (%s)", lc->address,
 	    shown, how);
 	if (proxy_own_listener(p, dst, peer->dst_len)) {
-		snprintf(why, whylen, "it is xmppgate's own listener: a "
+		snprintf(why, whylen,
+		    "it is xmppgate's own listener: a "
 		    "redirection loop (the client connected to the proxy "
 		    "itself, or the proxy's own connections are redirected)");
 		peer->refused = why;
 	} else if (lc->allow.n > 0 &&
-	    !netmatch_any(lc->allow.v, lc->allow.n, dst)) {
-		snprintf(why, whylen, "it is not in the listener's "
+	           !netmatch_any(lc->allow.v, lc->allow.n, dst)) {
+		snprintf(why, whylen,
+		    "it is not in the listener's "
 		    "transparent_allow");
 		peer->refused = why;
 	}
@@ -194,7 +198,7 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	struct proxy *p = arg;
 	struct bufferevent *bev;
 	struct session_env env = { 0 };
-	struct session_peer peer = { 0 };
+	struct session_peer peer = {0};
 	struct proxy_slot *slot;
 	char client[INET6_ADDRSTRLEN + 8], id[32], why[256];
 	int one = 1;
@@ -206,8 +210,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 		peer.addr_len = (socklen_t)salen;
 	}
 	peer.local_len = sizeof(peer.local);
-	if (getsockname(fd, (struct sockaddr *)&peer.local,
-	    &peer.local_len) == -1)
+	if (getsockname(fd, (struct sockaddr *)&peer.local, &peer.local_len) ==
+	    -1)
 		peer.local_len = 0;
 	bev = bufferevent_socket_new(p->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -243,8 +247,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	env.on_close = proxy_session_closed;
 	env.on_free = proxy_session_freed;
 	env.arg = slot;
-	slot->session = session_new(&env, p->cfg, id, bev, &peer,
-	    listener_config(l), NULL);
+	slot->session =
+	    session_new(&env, p->cfg, id, bev, &peer, listener_config(l), NULL);
 }
 
 static void
@@ -407,7 +411,7 @@ proxy_run(struct proxy *p)
 {
 	log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
 	    p->cfg->upstream.address ? p->cfg->upstream.address
-				     : "(transparent only)");
+	                             : "(transparent only)");
 	event_base_dispatch(p->base);
 	log_info("xmppgate stopped");
 	return 0;

@@ -51,24 +51,24 @@ const char *
 session_reason_str(enum session_reason r)
 {
 	static const char *const names[] = {
-		[SESSION_REASON_CLIENT_CLOSED] = "client-closed",
-		[SESSION_REASON_UPSTREAM_CLOSED] = "upstream-closed",
-		[SESSION_REASON_CLIENT_DROPPED] = "client-dropped",
-		[SESSION_REASON_UPSTREAM_DROPPED] = "upstream-dropped",
-		[SESSION_REASON_CLIENT_ERROR] = "client-error",
-		[SESSION_REASON_UPSTREAM_ERROR] = "upstream-error",
-		[SESSION_REASON_UPSTREAM_UNREACHABLE] = "upstream-unreachable",
-		[SESSION_REASON_CONNECT_TIMEOUT] = "connect-timeout",
-		[SESSION_REASON_HANDSHAKE_TIMEOUT] = "handshake-timeout",
-		[SESSION_REASON_IDLE_TIMEOUT] = "idle-timeout",
-		[SESSION_REASON_SHUTDOWN] = "shutdown",
-		[SESSION_REASON_SESSION_LIMIT] = "session-limit",
-		[SESSION_REASON_STREAM_ERROR] = "stream-error",
-		[SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
-		[SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
-		[SESSION_REASON_POLICY] = "policy",
-		[SESSION_REASON_PROXY_PROTOCOL] = "proxy-protocol",
-		[SESSION_REASON_DESTINATION_REFUSED] = "destination-refused",
+	    [SESSION_REASON_CLIENT_CLOSED] = "client-closed",
+	    [SESSION_REASON_UPSTREAM_CLOSED] = "upstream-closed",
+	    [SESSION_REASON_CLIENT_DROPPED] = "client-dropped",
+	    [SESSION_REASON_UPSTREAM_DROPPED] = "upstream-dropped",
+	    [SESSION_REASON_CLIENT_ERROR] = "client-error",
+	    [SESSION_REASON_UPSTREAM_ERROR] = "upstream-error",
+	    [SESSION_REASON_UPSTREAM_UNREACHABLE] = "upstream-unreachable",
+	    [SESSION_REASON_CONNECT_TIMEOUT] = "connect-timeout",
+	    [SESSION_REASON_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	    [SESSION_REASON_IDLE_TIMEOUT] = "idle-timeout",
+	    [SESSION_REASON_SHUTDOWN] = "shutdown",
+	    [SESSION_REASON_SESSION_LIMIT] = "session-limit",
+	    [SESSION_REASON_STREAM_ERROR] = "stream-error",
+	    [SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
+	    [SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
+	    [SESSION_REASON_POLICY] = "policy",
+	    [SESSION_REASON_PROXY_PROTOCOL] = "proxy-protocol",
+	    [SESSION_REASON_DESTINATION_REFUSED] = "destination-refused",
 	};
 
 	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
@@ -263,7 +263,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (s->state) {
 	case SESSION_PROXY_HEADER:
 		session_proxy_failed(s, "no complete header within "
-		    "limits.proxy_header_timeout_s");
+		                        "limits.proxy_header_timeout_s");
 		return;
 	case SESSION_CONNECTING:
 		if (session_elapsed(s) >= s->cfg->limits.handshake_timeout_s) {
@@ -324,18 +324,18 @@ session_on_leg_end(struct conn *c, bool error)
 	}
 	if (s->state == SESSION_PROXY_HEADER) {
 		session_proxy_failed(s, error ? "the connection failed before "
-						"a complete header"
-					      : "the connection closed before "
-						"a complete header");
+		                                "a complete header"
+		                              : "the connection closed before "
+		                                "a complete header");
 		return;
 	}
 	if (c->side == CONN_UPSTREAM && !c->connected) {
 		dns_err = bufferevent_socket_get_dns_error(c->bev);
 		log_info("session=%s upstream=%s unreachable: %s", s->id,
 		    s->upstream_addr,
-		    dns_err ? evutil_gai_strerror(dns_err)
-			    : evutil_socket_error_to_string(
-				  EVUTIL_SOCKET_ERROR()));
+		    dns_err
+		        ? evutil_gai_strerror(dns_err)
+		        : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		c->dead = true;
 		session_stream_error(&s->client, "remote-connection-failed",
 		    "the upstream server is unreachable", NULL);
@@ -596,7 +596,7 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	if (peer->refused != NULL)
 		session_refuse_destination(s, peer->refused);
 	else if (s->state != SESSION_PROXY_HEADER &&
-	    session_upstream_begin(s) == -1) {
+	         session_upstream_begin(s) == -1) {
 		s->upstream.dead = true;
 		session_stream_error(&s->client, "remote-connection-failed",
 		    "the upstream server address cannot be used", NULL);

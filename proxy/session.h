@@ -23,10 +23,10 @@
 
 enum session_state {
 	SESSION_PROXY_HEADER, /* PROXY protocol listener: waiting for it */
-	SESSION_CONNECTING,  /* upstream TCP connect pending */
-	SESSION_NEGOTIATING, /* streams open, SASL and bind not done */
-	SESSION_ESTABLISHED, /* the session's JID is known: idle timer */
-	SESSION_CLOSING,     /* session_close() called: flushing legs */
+	SESSION_CONNECTING,   /* upstream TCP connect pending */
+	SESSION_NEGOTIATING,  /* streams open, SASL and bind not done */
+	SESSION_ESTABLISHED,  /* the session's JID is known: idle timer */
+	SESSION_CLOSING,      /* session_close() called: flushing legs */
 };
 
 enum session_reason {
@@ -45,7 +45,7 @@ enum session_reason {
 	SESSION_REASON_STREAM_ERROR,
 	SESSION_REASON_CLIENT_TLS_FAILED,
 	SESSION_REASON_UPSTREAM_TLS_FAILED,
-	SESSION_REASON_POLICY, /* a filter's close verdict */
+	SESSION_REASON_POLICY,         /* a filter's close verdict */
 	SESSION_REASON_PROXY_PROTOCOL, /* no valid PROXY header in time */
 	/* transparent: the original destination is not allowed, or a loop */
 	SESSION_REASON_DESTINATION_REFUSED,
@@ -102,9 +102,8 @@ struct session_peer {
  * started, the client already got a stream error and the session is closing.
  */
 struct session *session_new(const struct session_env *, struct config *cfg,
-    const char *id, struct bufferevent *client,
-    const struct session_peer *peer, const struct config_listen *listener,
-    struct bufferevent *upstream);
+    const char *id, struct bufferevent *client, const struct session_peer *peer,
+    const struct config_listen *listener, struct bufferevent *upstream);
 
 /*
  * Ends the session with a reason: stops reading both legs, flushes what was

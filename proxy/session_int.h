@@ -27,16 +27,16 @@ struct session {
 	char *client_addr;   /* owned: the real client ("ADDR:PORT") */
 	char *listener_addr; /* owned */
 	char *upstream_addr; /* owned: where the upstream leg goes */
-	char *via_addr;	     /* owned or NULL: the PROXY protocol's sender */
+	char *via_addr;      /* owned or NULL: the PROXY protocol's sender */
 	/* The real client, and the address it connected to (the listener's,
 	 * a PROXY header's destination, or the original destination): what
 	 * an upstream PROXY header says. */
 	struct sockaddr_storage client_sa, target_sa;
 	socklen_t client_len, target_len;
 	struct sockaddr_storage dst_sa; /* transparent: connect here */
-	socklen_t dst_len;		/* 0: upstream.address */
-	unsigned proxy_versions;	/* PROXY header awaited: PROXYPROTO_* */
-	bool opened;			/* session.open was written */
+	socklen_t dst_len;              /* 0: upstream.address */
+	unsigned proxy_versions;        /* PROXY header awaited: PROXYPROTO_* */
+	bool opened;                    /* session.open was written */
 	bool client_known; /* false until a PROXY listener read the header */
 	enum config_tls client_tls; /* the accepting listener's TLS mode */
 	bool client_tls_required;   /* starttls: the offer says <required/> */
