@@ -47,6 +47,7 @@ test_v1_then_stream(int bytewise)
 	struct sesstest t;
 	const cJSON *open;
 	char one[2] = {0, 0};
+	char *got;
 	cJSON *evs;
 	size_t i;
 
@@ -71,8 +72,10 @@ test_v1_then_stream(int bytewise)
 	    "%s: the stream "
 	    "reaches the upstream",
 	    what);
-	ok(strcmp(sesstest_take(t.server), C_HDR) == 0,
-	    "%s: exactly the stream, no header bytes", what);
+	got = sesstest_take(t.server);
+	ok(strcmp(got, C_HDR) == 0, "%s: exactly the stream, no header bytes",
+	    what);
+	free(got);
 	is_int(session_state(t.s), SESSION_NEGOTIATING,
 	    "%s: negotiating after it", what);
 	evs = t_finish(&t);
