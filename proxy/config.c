@@ -45,6 +45,7 @@ config_new(void)
 	cfg->limits.connect_timeout_s = 10;
 	cfg->limits.handshake_timeout_s = 30;
 	cfg->limits.idle_timeout_s = 900;
+	cfg->limits.proxy_header_timeout_s = 5;
 	cfg->limits.regex_match_limit = CONFIG_DEFAULT_REGEX_MATCH_LIMIT;
 	cfg->limits.regex_depth_limit = CONFIG_DEFAULT_REGEX_DEPTH_LIMIT;
 	return cfg;
@@ -56,7 +57,7 @@ config_free(struct config *cfg)
 	size_t i;
 
 	for (i = 0; i < cfg->nlisten; i++)
-		free(cfg->listen[i].address);
+		config_listen_fini(&cfg->listen[i]);
 	free(cfg->listen);
 	free(cfg->upstream.address);
 	free(cfg->upstream.ca_file);
@@ -709,7 +710,7 @@ config_clear_listen(struct config *cfg)
 
 	assert(cfg->refs == 1);
 	for (i = 0; i < cfg->nlisten; i++)
-		free(cfg->listen[i].address);
+		config_listen_fini(&cfg->listen[i]);
 	free(cfg->listen);
 	cfg->listen = NULL;
 	cfg->nlisten = 0;
@@ -774,7 +775,7 @@ int
 config_check(const struct config *cfg, char **err)
 {
 	struct config_ctx ctx;
-	size_t mark;
+	size_t mark, i;
 	char *msg;
 
 	if (err != NULL)
@@ -787,7 +788,12 @@ config_check(const struct config *cfg, char **err)
 		    "(config or -l)");
 		config_path_pop(&ctx, mark);
 	}
-	if (cfg->upstream.address == NULL) {
+	/* Transparent listeners connect where each client meant to go. */
+	for (i = 0; i < cfg->nlisten; i++)
+		if (!cfg->listen[i].transparent)
+			break;
+	if (cfg->upstream.address == NULL &&
+	    (i < cfg->nlisten || cfg->nlisten == 0)) {
 		mark = config_path_push_key(&ctx, "upstream");
 		config_path_push_key(&ctx, "address");
 		config_error(&ctx, "an upstream server is required "

@@ -13,6 +13,7 @@
 
 struct tlsctx;
 struct filter_chain;
+struct netmatch;
 
 enum config_tls {
 	CONFIG_TLS_NONE,
@@ -77,6 +78,15 @@ struct config_listen {
 	char *address; /* owned; "ADDR:PORT" or "[V6]:PORT" */
 	enum config_tls tls;
 	bool tls_required;
+	/* Transparent mode: each client goes to its original destination
+	 * (REDIRECT, TPROXY) instead of upstream.address. */
+	bool transparent;
+	struct {
+		struct netmatch *v; /* owned array; NULL: any destination */
+		size_t n;
+	} allow; /* transparent_allow */
+	/* PROXYPROTO_* bits: the header versions taken; 0: none */
+	unsigned proxy_protocol;
 };
 
 struct config_log {
@@ -100,6 +110,7 @@ struct config {
 		bool verify;
 		char *ca_file;	   /* owned or NULL */
 		char *server_name; /* owned or NULL */
+		int proxy_protocol; /* PROXY header sent first: 1, 2, 0 none */
 	} upstream;
 	struct {
 		char *cert;	    /* owned or NULL: chain, leaf first */
@@ -119,6 +130,7 @@ struct config {
 		unsigned connect_timeout_s;
 		unsigned handshake_timeout_s;
 		unsigned idle_timeout_s;
+		unsigned proxy_header_timeout_s; /* PROXY header after accept */
 		unsigned regex_match_limit; /* PCRE2 match limit per pattern */
 		unsigned regex_depth_limit; /* PCRE2 backtracking depth */
 	} limits;
@@ -189,6 +201,11 @@ int config_filters_load(struct config *, char **err)
  */
 int config_logs_load(const struct config *, char **err)
     __attribute__((warn_unused_result));
+/* Frees what one listener entry owns (not the entry). */
+void config_listen_fini(struct config_listen *);
+/* Copies a listener entry, with copies of what it owns. */
+void config_listen_copy(
+    struct config_listen *dst, const struct config_listen *src);
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);
 

@@ -20,6 +20,8 @@
 
 #include "addr.h"
 #include "config_keys.h"
+#include "netmatch.h"
+#include "proxyproto.h"
 #include "xmalloc.h"
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -81,6 +83,34 @@ config_listen_init(void *obj)
 	l->address = NULL;
 	l->tls = CONFIG_TLS_NONE;
 	l->tls_required = true;
+	l->transparent = false;
+	l->allow.v = NULL;
+	l->allow.n = 0;
+	l->proxy_protocol = 0;
+}
+
+void
+config_listen_fini(struct config_listen *l)
+{
+	free(l->address);
+	free(l->allow.v);
+	l->address = NULL;
+	l->allow.v = NULL;
+	l->allow.n = 0;
+}
+
+void
+config_listen_copy(struct config_listen *dst, const struct config_listen *src)
+{
+	*dst = *src;
+	dst->address = src->address ? xstrdup(src->address) : NULL;
+	dst->allow.v = NULL;
+	if (src->allow.n > 0) {
+		dst->allow.v = xreallocarray(NULL, src->allow.n,
+		    sizeof(*src->allow.v));
+		memcpy(dst->allow.v, src->allow.v,
+		    src->allow.n * sizeof(*src->allow.v));
+	}
 }
 
 void
@@ -168,6 +198,117 @@ static int
 apply_upstream_tls(struct config_ctx *ctx, const cJSON *item, void *dst)
 {
 	return apply_tls(ctx, item, dst, UPSTREAM_NTLS);
+}
+
+/*
+ * listen[].proxy_protocol: true (either version, told apart by their first
+ * bytes), "v1", "v2", "any", or false/"none".
+ */
+static int
+apply_listen_proxy_protocol(struct config_ctx *ctx, const cJSON *item,
+    void *dst)
+{
+	static const struct {
+		const char *name;
+		unsigned bits;
+	} names[] = { { "none", 0 }, { "v1", PROXYPROTO_V1 },
+		{ "v2", PROXYPROTO_V2 }, { "any", PROXYPROTO_ANY } };
+	unsigned *pp = dst;
+	char shown[80];
+	size_t i;
+
+	if (cJSON_IsBool(item)) {
+		*pp = cJSON_IsTrue(item) ? PROXYPROTO_ANY : 0;
+		return 0;
+	}
+	if (cJSON_IsString(item))
+		for (i = 0; i < NKEYS(names); i++)
+			if (strcmp(item->valuestring, names[i].name) == 0) {
+				*pp = names[i].bits;
+				return 0;
+			}
+	if (cJSON_IsString(item))
+		return config_error(ctx, "expected true, false, 'v1', 'v2', "
+		    "'any' or 'none', got '%s'",
+		    config_printable(item->valuestring, shown, sizeof(shown)));
+	return config_error(ctx, "expected a boolean or a string, got %s",
+	    config_json_type_str(item));
+}
+
+/* upstream.proxy_protocol: "v1", "v2" or "none" (null: none). */
+static int
+apply_upstream_proxy_protocol(struct config_ctx *ctx, const cJSON *item,
+    void *dst)
+{
+	int *version = dst;
+	char shown[80];
+
+	if (strcmp(item->valuestring, "v1") == 0)
+		*version = 1;
+	else if (strcmp(item->valuestring, "v2") == 0)
+		*version = 2;
+	else if (strcmp(item->valuestring, "none") == 0)
+		*version = 0;
+	else
+		return config_error(ctx, "expected one of 'v1', 'v2', 'none', "
+		    "got '%s'",
+		    config_printable(item->valuestring, shown, sizeof(shown)));
+	return 0;
+}
+
+/* One destination pattern of transparent_allow. */
+static int
+check_allow_pattern(struct config_ctx *ctx, const char *s, struct netmatch *m)
+{
+	char why[160], shown[80];
+
+	if (netmatch_parse(s, m, why, sizeof(why)) == -1)
+		return config_error(ctx, "'%s': %s",
+		    config_printable(s, shown, sizeof(shown)), why);
+	return 0;
+}
+
+/* Each pattern of transparent_allow (a string or a list), by its index. */
+static int
+validate_allow(struct config_ctx *ctx, const cJSON *item)
+{
+	struct netmatch m;
+	const cJSON *elem;
+	size_t i = 0, mark;
+	int rc = 0;
+
+	if (cJSON_IsString(item))
+		return check_allow_pattern(ctx, item->valuestring, &m);
+	cJSON_ArrayForEach(elem, item) {
+		mark = config_path_push_index(ctx, i++);
+		if (check_allow_pattern(ctx, elem->valuestring, &m) == -1)
+			rc = -1;
+		config_path_pop(ctx, mark);
+	}
+	return rc;
+}
+
+/* Stores the patterns validate_allow has checked. */
+static int
+apply_allow(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	size_t off = offsetof(struct config_listen, allow);
+	struct config_listen *l = (void *)((char *)dst - off);
+	const cJSON *elem;
+	size_t n = cJSON_IsString(item) ? 1 : (size_t)cJSON_GetArraySize(item);
+
+	free(l->allow.v);
+	l->allow.v = xcalloc(n, sizeof(*l->allow.v));
+	l->allow.n = 0;
+	if (cJSON_IsString(item))
+		return check_allow_pattern(ctx, item->valuestring,
+		    &l->allow.v[l->allow.n++]);
+	cJSON_ArrayForEach(elem, item) {
+		if (check_allow_pattern(ctx, elem->valuestring,
+		    &l->allow.v[l->allow.n++]) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -439,20 +580,46 @@ static const struct config_key listen_keys[] = {
 	    .offset = LISTEN(tls)},
 	{.name = "required", .type = CONFIG_KEY_BOOL,
 	    .offset = LISTEN(tls_required)},
+	{.name = "transparent", .type = CONFIG_KEY_BOOL,
+	    .offset = LISTEN(transparent)},
+	{.name = "transparent_allow", .type = CONFIG_KEY_STRINGS,
+	    .validate = validate_allow, .apply = apply_allow,
+	    .offset = LISTEN(allow)},
+	{.name = "proxy_protocol", .type = CONFIG_KEY_JSON,
+	    .apply = apply_listen_proxy_protocol,
+	    .offset = LISTEN(proxy_protocol)},
 };
+/* Reports "listen[N].KEY: why" for a key that does not fit the others. */
+static void
+listen_key_error(struct config_ctx *ctx, const char *key, const char *why)
+{
+	size_t mark = config_path_push_key(ctx, key);
+
+	config_error(ctx, "%s", why);
+	config_path_pop(ctx, mark);
+}
+
 static void
 check_listen(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
 	const struct config_listen *l = obj;
-	size_t mark;
+	char why[80];
 
-	if (!config_key_seen(&listen_table, seen, "required") ||
-	    l->tls == CONFIG_TLS_STARTTLS)
-		return;
-	mark = config_path_push_key(ctx, "required");
-	config_error(ctx, "only applies to tls 'starttls', not '%s'",
-	    config_tls_str(l->tls));
-	config_path_pop(ctx, mark);
+	if (config_key_seen(&listen_table, seen, "required") &&
+	    l->tls != CONFIG_TLS_STARTTLS) {
+		snprintf(why, sizeof(why), "only applies to tls 'starttls', "
+		    "not '%s'", config_tls_str(l->tls));
+		listen_key_error(ctx, "required", why);
+	}
+	if (config_key_seen(&listen_table, seen, "transparent_allow") &&
+	    !l->transparent)
+		listen_key_error(ctx, "transparent_allow", "only applies to "
+		    "a listener with transparent true");
+	/* A load balancer's PROXY header already says where the client
+	 * went; taking both would leave two answers to one question. */
+	if (l->transparent && l->proxy_protocol != 0)
+		listen_key_error(ctx, "proxy_protocol", "cannot be combined "
+		    "with transparent true");
 }
 static const struct config_table listen_table = {
 	.check = check_listen,
@@ -478,6 +645,9 @@ static const struct config_key upstream_keys[] = {
 	{.name = "server_name", .type = CONFIG_KEY_STRING_OR_NULL,
 	    .validate = validate_nonempty,
 	    .offset = IN(upstream, server_name)},
+	{.name = "proxy_protocol", .type = CONFIG_KEY_STRING_OR_NULL,
+	    .apply = apply_upstream_proxy_protocol,
+	    .offset = IN(upstream, proxy_protocol)},
 };
 static const struct config_table upstream_table = {
 	.keys = upstream_keys,
@@ -521,6 +691,9 @@ static const struct config_key limits_keys[] = {
 	{.name = "idle_timeout_s", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, idle_timeout_s), .min = 1,
 	    .max = MAX_IDLE_TIMEOUT_S},
+	{.name = "proxy_header_timeout_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, proxy_header_timeout_s), .min = 1,
+	    .max = MAX_NEGOTIATION_TIMEOUT_S},
 	{.name = "regex_match_limit", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, regex_match_limit), .min = 1000,
 	    .max = MAX_REGEX_LIMIT},

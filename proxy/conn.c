@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * One leg's I/O: libevent callbacks (dispatchers only), the read loop that
- * takes each byte through the leg's phases (plaintext XML, the TLS boundary,
- * TLS, opaque passthrough) and feeds the parser at exact restart and
- * STARTTLS boundaries, writing (held, plain or encrypted) with backpressure
- * (conn_throttle/conn_unthrottle are the only places that pause and resume
- * reading while relaying), the lingering half-close when a session ends, and
- * end-of-connection reporting to the session.
+ * takes each byte through the leg's phases (a load balancer's PROXY header,
+ * plaintext XML, the TLS boundary, TLS, opaque passthrough) and feeds the
+ * parser at exact restart and STARTTLS boundaries, writing (held, plain or
+ * encrypted) with backpressure (conn_throttle/conn_unthrottle are the only
+ * places that pause and resume reading while relaying), the lingering
+ * half-close when a session ends, and end-of-connection reporting to the
+ * session.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +31,7 @@ conn_init(struct conn *c, struct session *s, enum conn_side side,
 	c->session = s;
 	c->side = side;
 	c->dir = side == CONN_CLIENT ? "c2s" : "s2c";
+	c->phase = CONN_PLAIN; /* the session sets a client's first phase */
 	c->bev = bev;
 	c->max_bytes = max_element_bytes;
 	c->xs = xmlstream_new(cbs, c, max_element_bytes);
@@ -315,6 +317,42 @@ conn_tls_next(struct conn *c, struct evbuffer *in)
 	return session_tls_begin(c) == 0;
 }
 
+/*
+ * A PROXY protocol header comes first on the client leg (before TLS on a
+ * direct-TLS listener, before XML otherwise). Bytes past it stay in `in`
+ * for the next phase. Returns false while waiting or after a failure.
+ */
+static bool
+conn_proxy_header(struct conn *c, struct evbuffer *in)
+{
+	struct session *s = c->session;
+	size_t len = evbuffer_get_length(in);
+	struct proxyproto_hdr hdr;
+	const char *errstr;
+	unsigned char *p;
+
+	/* The parser refuses anything longer than its bounds: it never needs
+	 * more than PROXYPROTO_V2_MAX bytes to decide. */
+	if (len > PROXYPROTO_V2_MAX)
+		len = PROXYPROTO_V2_MAX;
+	if (len == 0 || (p = evbuffer_pullup(in, (ev_ssize_t)len)) == NULL)
+		return false;
+	switch (proxyproto_parse(p, len, s->proxy_versions, &hdr, &errstr)) {
+	case PROXYPROTO_MORE:
+		return false;
+	case PROXYPROTO_ERROR:
+		session_proxy_failed(s, errstr);
+		return false;
+	case PROXYPROTO_DONE:
+		break;
+	}
+	evbuffer_drain(in, hdr.len);
+	c->phase =
+	    s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT : CONN_PLAIN;
+	session_on_proxy_header(s, &hdr);
+	return true;
+}
+
 /* Decrypts what was read; reports a finished handshake. -1: failed. */
 static int
 conn_tls_read(struct conn *c, struct evbuffer *in)
@@ -339,6 +377,10 @@ conn_step(struct conn *c, struct evbuffer *in)
 	enum conn_phase before = c->phase;
 
 	switch (c->phase) {
+	case CONN_PROXY:
+		if (!conn_proxy_header(c, in))
+			return false;
+		break;
 	case CONN_PLAIN:
 		conn_parse(c, in);
 		break;

@@ -30,9 +30,10 @@ enum conn_side {
 
 /* What the bytes read on a leg are, in the order a leg goes through them. */
 enum conn_phase {
+	CONN_PROXY,    /* a client's PROXY protocol header comes first */
 	CONN_PLAIN,    /* plaintext XML: parsed */
 	CONN_TLS_NEXT, /* a client's TLS comes next (after <proceed/>, or a
-			* direct-TLS accept): whitespace, then a record */
+	                * direct-TLS accept): whitespace, then a record */
 	CONN_TLS,      /* TLS: decrypted, then parsed */
 	CONN_OPAQUE,   /* passthrough past STARTTLS: relayed, never parsed */
 };

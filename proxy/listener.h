@@ -16,10 +16,13 @@ struct listener;
 typedef void (*listener_accept_fn)(void *arg, struct listener *,
     evutil_socket_t fd, const struct sockaddr *sa, int salen);
 
-/* Binds l->address (copied). Returns NULL with *err set on failure. */
+/* Binds l->address (l is copied). Returns NULL with *err set on failure. */
 struct listener *listener_new(struct event_base *, const struct config_listen *l,
     listener_accept_fn, void *arg, char **err);
 void listener_free(struct listener *);
 const struct config_listen *listener_config(const struct listener *);
+/* The address the listener is bound to. */
+const struct sockaddr *listener_sockaddr(
+    const struct listener *, socklen_t *len);
 
 #endif

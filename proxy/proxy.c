@@ -26,9 +26,11 @@
 #include "filter.h"
 #include "listener.h"
 #include "log.h"
+#include "netmatch.h"
 #include "proxy.h"
 #include "session.h"
 #include "smack.h"
+#include "transparent.h"
 #include "xmalloc.h"
 
 #define PROXY_SHUTDOWN_GRACE_S 8
@@ -96,7 +98,11 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
 	ev = events_begin("session.open", id);
 	cJSON_AddStringToObject(ev, "client", client);
 	cJSON_AddStringToObject(ev, "listener", listener_config(l)->address);
-	cJSON_AddStringToObject(ev, "upstream", p->cfg->upstream.address);
+	if (p->cfg->upstream.address != NULL)
+		cJSON_AddStringToObject(
+		    ev, "upstream", p->cfg->upstream.address);
+	else
+		cJSON_AddNullToObject(ev, "upstream");
 	events_emit(p->events, ev, NULL);
 	ev = events_begin("session.close", id);
 	cJSON_AddStringToObject(ev, "reason", reason);
@@ -106,6 +112,85 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
 	events_flush_soon(p->events);
 }
 
+/*
+ * Whether dst is one of the proxy's own listeners: a client sent there
+ * through a transparent listener would come straight back, again and again.
+ * A wildcard listener covers every address of the host on its port.
+ */
+static bool
+proxy_own_listener(
+    const struct proxy *p, const struct sockaddr *dst, socklen_t dstlen)
+{
+	const struct sockaddr_in *d4 = (const void *)dst, *l4;
+	const struct sockaddr_in6 *d6 = (const void *)dst, *l6;
+	const struct sockaddr *lsa;
+	socklen_t llen;
+	size_t i;
+
+	for (i = 0; i < p->nlisteners; i++) {
+		lsa = listener_sockaddr(p->listeners[i], &llen);
+		if (lsa->sa_family != dst->sa_family)
+			continue;
+		if (transparent_same(lsa, dst))
+			return true;
+		l4 = (const void *)lsa;
+		l6 = (const void *)lsa;
+		if (dst->sa_family == AF_INET && l4->sin_port == d4->sin_port &&
+		    l4->sin_addr.s_addr == htonl(INADDR_ANY) &&
+		    transparent_is_local(dst, dstlen))
+			return true;
+		if (dst->sa_family == AF_INET6 &&
+		    l6->sin6_port == d6->sin6_port &&
+		    IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr) &&
+		    transparent_is_local(dst, dstlen))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A transparent listener's connection: where the client meant to go, and
+ * whether the proxy may take it there. Sets peer->dst, and peer->refused
+ * (pointing into why) when it may not.
+ */
+static void
+proxy_transparent(struct proxy *p, const struct listener *l, evutil_socket_t fd,
+    struct session_peer *peer, char *why, size_t whylen)
+{
+	const struct config_listen *lc = listener_config(l);
+	struct sockaddr *dst = (struct sockaddr *)&peer->dst;
+	const char *how, *errstr;
+	char shown[INET6_ADDRSTRLEN + 8];
+
+	if (transparent_original_dst(
+	        fd, &peer->dst, &peer->dst_len, &how, &errstr) == -1) {
+		peer->dst = peer->local;
+		peer->dst_len = peer->local_len;
+		snprintf(why, whylen,
+		    "its original destination cannot be "
+		    "read: %s",
+		    errstr);
+		peer->refused = why;
+		return;
+	}
+	addr_format(dst, shown, sizeof(shown));
+	log_debug("listener=%s original destination %s (%s)", lc->address,
+	    shown, how);
+	if (proxy_own_listener(p, dst, peer->dst_len)) {
+		snprintf(why, whylen,
+		    "it is xmppgate's own listener: a "
+		    "redirection loop (the client connected to the proxy "
+		    "itself, or the proxy's own connections are redirected)");
+		peer->refused = why;
+	} else if (lc->allow.n > 0 &&
+	           !netmatch_any(lc->allow.v, lc->allow.n, dst)) {
+		snprintf(why, whylen,
+		    "it is not in the listener's "
+		    "transparent_allow");
+		peer->refused = why;
+	}
+}
+
 static void
 proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
     const struct sockaddr *sa, int salen)
@@ -113,12 +198,21 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	struct proxy *p = arg;
 	struct bufferevent *bev;
 	struct session_env env = { 0 };
+	struct session_peer peer = {0};
 	struct proxy_slot *slot;
-	char client[INET6_ADDRSTRLEN + 8], id[32];
+	char client[INET6_ADDRSTRLEN + 8], id[32], why[256];
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_format(sa, client, sizeof(client));
+	if ((size_t)salen <= sizeof(peer.addr)) {
+		memcpy(&peer.addr, sa, (size_t)salen);
+		peer.addr_len = (socklen_t)salen;
+	}
+	peer.local_len = sizeof(peer.local);
+	if (getsockname(fd, (struct sockaddr *)&peer.local, &peer.local_len) ==
+	    -1)
+		peer.local_len = 0;
 	bev = bufferevent_socket_new(p->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
@@ -138,6 +232,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 				: "too many sessions");
 		return;
 	}
+	if (listener_config(l)->transparent)
+		proxy_transparent(p, l, fd, &peer, why, sizeof(why));
 	slot = xcalloc(1, sizeof(*slot));
 	slot->proxy = p;
 	TAILQ_INSERT_TAIL(&p->sessions, slot, entry);
@@ -151,8 +247,8 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	env.on_close = proxy_session_closed;
 	env.on_free = proxy_session_freed;
 	env.arg = slot;
-	slot->session = session_new(&env, p->cfg, id, bev, client,
-	    listener_config(l), NULL);
+	slot->session =
+	    session_new(&env, p->cfg, id, bev, &peer, listener_config(l), NULL);
 }
 
 static void
@@ -314,7 +410,8 @@ int
 proxy_run(struct proxy *p)
 {
 	log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
-	    p->cfg->upstream.address);
+	    p->cfg->upstream.address ? p->cfg->upstream.address
+	                             : "(transparent only)");
 	event_base_dispatch(p->base);
 	log_info("xmppgate stopped");
 	return 0;

@@ -33,6 +33,8 @@ const char *
 session_state_str(enum session_state st)
 {
 	switch (st) {
+	case SESSION_PROXY_HEADER:
+		return "proxy-header";
 	case SESSION_CONNECTING:
 		return "connecting";
 	case SESSION_NEGOTIATING:
@@ -49,22 +51,24 @@ const char *
 session_reason_str(enum session_reason r)
 {
 	static const char *const names[] = {
-		[SESSION_REASON_CLIENT_CLOSED] = "client-closed",
-		[SESSION_REASON_UPSTREAM_CLOSED] = "upstream-closed",
-		[SESSION_REASON_CLIENT_DROPPED] = "client-dropped",
-		[SESSION_REASON_UPSTREAM_DROPPED] = "upstream-dropped",
-		[SESSION_REASON_CLIENT_ERROR] = "client-error",
-		[SESSION_REASON_UPSTREAM_ERROR] = "upstream-error",
-		[SESSION_REASON_UPSTREAM_UNREACHABLE] = "upstream-unreachable",
-		[SESSION_REASON_CONNECT_TIMEOUT] = "connect-timeout",
-		[SESSION_REASON_HANDSHAKE_TIMEOUT] = "handshake-timeout",
-		[SESSION_REASON_IDLE_TIMEOUT] = "idle-timeout",
-		[SESSION_REASON_SHUTDOWN] = "shutdown",
-		[SESSION_REASON_SESSION_LIMIT] = "session-limit",
-		[SESSION_REASON_STREAM_ERROR] = "stream-error",
-		[SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
-		[SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
-		[SESSION_REASON_POLICY] = "policy",
+	    [SESSION_REASON_CLIENT_CLOSED] = "client-closed",
+	    [SESSION_REASON_UPSTREAM_CLOSED] = "upstream-closed",
+	    [SESSION_REASON_CLIENT_DROPPED] = "client-dropped",
+	    [SESSION_REASON_UPSTREAM_DROPPED] = "upstream-dropped",
+	    [SESSION_REASON_CLIENT_ERROR] = "client-error",
+	    [SESSION_REASON_UPSTREAM_ERROR] = "upstream-error",
+	    [SESSION_REASON_UPSTREAM_UNREACHABLE] = "upstream-unreachable",
+	    [SESSION_REASON_CONNECT_TIMEOUT] = "connect-timeout",
+	    [SESSION_REASON_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	    [SESSION_REASON_IDLE_TIMEOUT] = "idle-timeout",
+	    [SESSION_REASON_SHUTDOWN] = "shutdown",
+	    [SESSION_REASON_SESSION_LIMIT] = "session-limit",
+	    [SESSION_REASON_STREAM_ERROR] = "stream-error",
+	    [SESSION_REASON_CLIENT_TLS_FAILED] = "client-tls-failed",
+	    [SESSION_REASON_UPSTREAM_TLS_FAILED] = "upstream-tls-failed",
+	    [SESSION_REASON_POLICY] = "policy",
+	    [SESSION_REASON_PROXY_PROTOCOL] = "proxy-protocol",
+	    [SESSION_REASON_DESTINATION_REFUSED] = "destination-refused",
 	};
 
 	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
@@ -113,6 +117,9 @@ session_arm_state(struct session *s)
 	double handshake = s->cfg->limits.handshake_timeout_s;
 
 	switch (s->state) {
+	case SESSION_PROXY_HEADER:
+		session_arm(s, s->cfg->limits.proxy_header_timeout_s);
+		break;
 	case SESSION_CONNECTING:
 		session_arm(s, (double)s->cfg->limits.connect_timeout_s <
 			    handshake
@@ -174,8 +181,10 @@ session_stream_error(struct conn *to, const char *condition, const char *text,
 	cJSON *ev;
 
 	/* An opaque (passthrough) leg carries the peers' TLS: nothing of
-	 * the proxy's own belongs in it. */
-	if (to->dead || to->closed_out || to->phase == CONN_OPAQUE)
+	 * the proxy's own belongs in it. Before a PROXY header the peer is a
+	 * load balancer, not an XMPP client. */
+	if (to->dead || to->closed_out || to->phase == CONN_OPAQUE ||
+	    to->phase == CONN_PROXY)
 		return;
 	/* Toward the server the proxy is the client: it opens no stream of its
 	 * own just to put an error in it. */
@@ -252,6 +261,10 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	switch (s->state) {
+	case SESSION_PROXY_HEADER:
+		session_proxy_failed(s, "no complete header within "
+		                        "limits.proxy_header_timeout_s");
+		return;
 	case SESSION_CONNECTING:
 		if (session_elapsed(s) >= s->cfg->limits.handshake_timeout_s) {
 			session_timeout(s, SESSION_REASON_HANDSHAKE_TIMEOUT,
@@ -309,13 +322,20 @@ session_on_leg_end(struct conn *c, bool error)
 		session_on_drained(s);
 		return;
 	}
+	if (s->state == SESSION_PROXY_HEADER) {
+		session_proxy_failed(s, error ? "the connection failed before "
+		                                "a complete header"
+		                              : "the connection closed before "
+		                                "a complete header");
+		return;
+	}
 	if (c->side == CONN_UPSTREAM && !c->connected) {
 		dns_err = bufferevent_socket_get_dns_error(c->bev);
 		log_info("session=%s upstream=%s unreachable: %s", s->id,
-		    s->cfg->upstream.address,
-		    dns_err ? evutil_gai_strerror(dns_err)
-			    : evutil_socket_error_to_string(
-				  EVUTIL_SOCKET_ERROR()));
+		    s->upstream_addr,
+		    dns_err
+		        ? evutil_gai_strerror(dns_err)
+		        : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		c->dead = true;
 		session_stream_error(&s->client, "remote-connection-failed",
 		    "the upstream server is unreachable", NULL);
@@ -445,6 +465,9 @@ session_report(struct session *s)
 {
 	double duration = session_elapsed(s);
 
+	/* Every session.close follows its session.open, even for a session
+	 * that ended before it knew its client (PROXY protocol). */
+	session_emit_open(s);
 	session_emit_close(s, duration);
 	log_info("session=%s closed reason=%s duration=%.3fs jid=%s "
 		 "c2s_bytes=%llu c2s_stanzas=%llu s2c_bytes=%llu "
@@ -478,40 +501,11 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	config_unref(s->cfg);
 	free(s->client_addr);
 	free(s->listener_addr);
+	free(s->upstream_addr);
+	free(s->via_addr);
 	free(s->detail);
 	free(s->sni);
 	free(s);
-}
-
-static void
-session_emit_open(struct session *s)
-{
-	cJSON *ev = events_begin("session.open", s->id);
-
-	cJSON_AddStringToObject(ev, "client", s->client_addr);
-	cJSON_AddStringToObject(ev, "listener", s->listener_addr);
-	cJSON_AddStringToObject(ev, "upstream",
-	    s->cfg->upstream.address ? s->cfg->upstream.address : "");
-	events_emit(session_events(s), ev, NULL);
-	log_info("session=%s open client=%s listener=%s upstream=%s", s->id,
-	    s->client_addr, s->listener_addr,
-	    s->cfg->upstream.address ? s->cfg->upstream.address : "-");
-}
-
-/* Starts the TCP connect to the configured upstream. Returns -1 on failure. */
-static int
-session_connect(struct session *s)
-{
-	char host[256];
-	unsigned port;
-	const char *errstr;
-
-	if (s->cfg->upstream.address == NULL ||
-	    addr_split(s->cfg->upstream.address, host, sizeof(host), &port,
-		&errstr) == -1)
-		return -1;
-	return bufferevent_socket_connect_hostname(s->upstream.bev,
-	    s->env.dns, AF_UNSPEC, host, (int)port);
 }
 
 /* The upstream leg, its parser and readiness from upstream.tls. */
@@ -560,7 +554,7 @@ session_init_legs(struct session *s, struct bufferevent *client,
 
 struct session *
 session_new(const struct session_env *env, struct config *cfg, const char *id,
-    struct bufferevent *client, const char *client_addr,
+    struct bufferevent *client, const struct session_peer *peer,
     const struct config_listen *listener, struct bufferevent *upstream)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
@@ -570,7 +564,7 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->env = *env;
 	s->cfg = config_ref(cfg);
-	s->client_addr = xstrdup(client_addr);
+	session_peer_init(s, peer, listener);
 	s->listener_addr = xstrdup(listener->address);
 	s->client_tls = listener->tls;
 	s->client_tls_required = listener->tls_required;
@@ -587,12 +581,22 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	s->upstream.connected = !connect;
 	s->timer = evtimer_new(env->base, session_timer_cb, s);
 	s->reaper = event_new(env->base, -1, 0, session_reap_cb, s);
-	s->state = connect ? SESSION_CONNECTING : SESSION_NEGOTIATING;
-	session_emit_open(s);
+	/* Behind a load balancer, the header names the client: nothing is
+	 * announced or connected before it (conn.c's first phase). */
+	if (s->proxy_versions != 0) {
+		s->client.phase = CONN_PROXY;
+		s->state = SESSION_PROXY_HEADER;
+	} else
+		s->state = connect ? SESSION_CONNECTING : SESSION_NEGOTIATING;
+	if (s->state != SESSION_PROXY_HEADER)
+		session_emit_open(s);
 	session_arm_state(s);
 	conn_start(&s->client);
 	conn_start(&s->upstream);
-	if (connect && session_connect(s) == -1) {
+	if (peer->refused != NULL)
+		session_refuse_destination(s, peer->refused);
+	else if (s->state != SESSION_PROXY_HEADER &&
+	         session_upstream_begin(s) == -1) {
 		s->upstream.dead = true;
 		session_stream_error(&s->client, "remote-connection-failed",
 		    "the upstream server address cannot be used", NULL);

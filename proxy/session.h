@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
 
 #include "config.h"
@@ -20,10 +22,11 @@
 #include "nego.h"
 
 enum session_state {
-	SESSION_CONNECTING,  /* upstream TCP connect pending */
-	SESSION_NEGOTIATING, /* streams open, SASL and bind not done */
-	SESSION_ESTABLISHED, /* the session's JID is known: idle timer */
-	SESSION_CLOSING,     /* session_close() called: flushing legs */
+	SESSION_PROXY_HEADER, /* PROXY protocol listener: waiting for it */
+	SESSION_CONNECTING,   /* upstream TCP connect pending */
+	SESSION_NEGOTIATING,  /* streams open, SASL and bind not done */
+	SESSION_ESTABLISHED,  /* the session's JID is known: idle timer */
+	SESSION_CLOSING,      /* session_close() called: flushing legs */
 };
 
 enum session_reason {
@@ -42,7 +45,10 @@ enum session_reason {
 	SESSION_REASON_STREAM_ERROR,
 	SESSION_REASON_CLIENT_TLS_FAILED,
 	SESSION_REASON_UPSTREAM_TLS_FAILED,
-	SESSION_REASON_POLICY, /* a filter's close verdict */
+	SESSION_REASON_POLICY,         /* a filter's close verdict */
+	SESSION_REASON_PROXY_PROTOCOL, /* no valid PROXY header in time */
+	/* transparent: the original destination is not allowed, or a loop */
+	SESSION_REASON_DESTINATION_REFUSED,
 };
 
 struct session;
@@ -68,16 +74,35 @@ struct session_env {
 	void *arg;
 };
 
+/* What the listener's owner knows of an accepted connection. */
+struct session_peer {
+	/* The socket's peer: the client, or with the PROXY protocol the
+	 * load balancer in front (the header then names the client). */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	struct sockaddr_storage local; /* the socket's own address */
+	socklen_t local_len;
+	/* Transparent listener: the client's original destination, where
+	 * the session connects (dst_len 0 otherwise: upstream.address). */
+	struct sockaddr_storage dst;
+	socklen_t dst_len;
+	/* Transparent: why dst may not be used (the client gets
+	 * remote-connection-failed), or NULL. Borrowed for the call. */
+	const char *refused;
+};
+
 /*
  * Starts a session for an accepted client. client is owned by the session
- * from here on; listener is the listener that accepted it (copied). upstream
- * is NULL to connect to cfg->upstream.address, or a
- * ready bufferevent (tests, bufferevent_pair) also owned from here on.
+ * from here on; peer is copied; listener is the listener that accepted it
+ * (copied). upstream is NULL to connect to peer->dst or else
+ * cfg->upstream.address, or a ready bufferevent (tests, bufferevent_pair)
+ * also owned from here on. On a PROXY protocol listener nothing is
+ * announced or connected before the header has been read.
  * Always returns the session; when the upstream connect cannot even be
  * started, the client already got a stream error and the session is closing.
  */
 struct session *session_new(const struct session_env *, struct config *cfg,
-    const char *id, struct bufferevent *client, const char *client_addr,
+    const char *id, struct bufferevent *client, const struct session_peer *peer,
     const struct config_listen *listener, struct bufferevent *upstream);
 
 /*

@@ -11,6 +11,7 @@
 
 #include "filter.h"
 #include "muc.h"
+#include "proxyproto.h"
 #include "session.h"
 #include "smack.h"
 
@@ -23,8 +24,20 @@ struct session {
 	struct conn client;	    /* reads c2s */
 	struct conn upstream;	    /* reads s2c */
 	struct nego nego;
-	char *client_addr;   /* owned */
+	char *client_addr;   /* owned: the real client ("ADDR:PORT") */
 	char *listener_addr; /* owned */
+	char *upstream_addr; /* owned: where the upstream leg goes */
+	char *via_addr;      /* owned or NULL: the PROXY protocol's sender */
+	/* The real client, and the address it connected to (the listener's,
+	 * a PROXY header's destination, or the original destination): what
+	 * an upstream PROXY header says. */
+	struct sockaddr_storage client_sa, target_sa;
+	socklen_t client_len, target_len;
+	struct sockaddr_storage dst_sa; /* transparent: connect here */
+	socklen_t dst_len;              /* 0: upstream.address */
+	unsigned proxy_versions;        /* PROXY header awaited: PROXYPROTO_* */
+	bool opened;                    /* session.open was written */
+	bool client_known; /* false until a PROXY listener read the header */
 	enum config_tls client_tls; /* the accepting listener's TLS mode */
 	bool client_tls_required;   /* starttls: the offer says <required/> */
 	/* Optional STARTTLS: the client's plaintext stream is relayed, with
@@ -56,6 +69,11 @@ void session_touch(struct session *);
 void session_on_leg_end(struct conn *, bool error);
 /* The upstream TCP connection is up. */
 void session_on_connected(struct session *);
+/* The client's PROXY header was read: announce, then connect. May close. */
+void session_on_proxy_header(struct session *, const struct proxyproto_hdr *);
+/* No valid PROXY header: closes without a stream error (the peer is a load
+ * balancer, not an XMPP client). */
+void session_proxy_failed(struct session *, const char *why);
 /* One side ended its stream: wait a bounded time for the other side's. */
 void session_await_close(struct session *);
 /* A leg's pending output was written out (closing: maybe free now). */
@@ -71,6 +89,20 @@ struct events *session_events(const struct session *);
 /* Records what exactly ended the session, for session.close (first wins). */
 void session_set_detail(struct session *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* session_peer.c */
+/* Addresses from the accepted connection and the listener. */
+void session_peer_init(struct session *, const struct session_peer *,
+    const struct config_listen *);
+/* Writes session.open once (session_close writes it if nothing did). */
+void session_emit_open(struct session *);
+/* Starts the TCP connect of the upstream leg, its PROXY header queued
+ * first. Returns -1 when the address cannot be used. */
+int session_connect(struct session *);
+/* session_connect, or for a ready-made upstream leg only the header. */
+int session_upstream_begin(struct session *);
+/* Transparent: the original destination may not be used. Closes. */
+void session_refuse_destination(struct session *, const char *why);
 
 /* session_tls.c */
 /* Starts TLS on a leg whose handshake comes next. -1: failed, closing. */

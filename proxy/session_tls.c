@@ -218,7 +218,7 @@ session_tls_failed(struct conn *c, const char *why)
 		return;
 	}
 	log_warnx("session=%s upstream TLS with %s failed: %s", s->id,
-	    s->cfg->upstream.address, why);
+	    s->upstream_addr, why);
 	session_set_detail(s, "upstream TLS: %s", why);
 	snprintf(text, sizeof(text), "TLS with the upstream server failed: %s",
 	    why);

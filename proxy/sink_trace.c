@@ -276,7 +276,8 @@ struct trace_fmt {
 };
 
 static const struct trace_fmt trace_fmts[] = {
-    {"session.open", "session open", {"=client", ">upstream", "listener"}},
+    {"session.open", "session open",
+        {"=client", "via", ">upstream", "listener"}},
     {"stream.open", "stream open", {"to", "from", "id", "version", "lang"}},
     {"auth", "auth",
         {"=mechanism", "=outcome", "authcid", "condition", "sasl"}},

@@ -190,7 +190,9 @@ fi
 
 # Every TLS mode has an example (the README points to them).
 for want in '"tls": "starttls"' '"required": false' '"tls": "direct"' \
-    '"tls": "passthrough"' '"ca_cert":' '"ca_file": "' '"server_name": "'; do
+    '"tls": "passthrough"' '"ca_cert":' '"ca_file": "' '"server_name": "' \
+    '"transparent": true' '"transparent_allow":' '"proxy_protocol": "v2"' \
+    '"proxy_protocol": "v1"'; do
 	if grep -qF -- "$want" "$XG_TOP_SRCDIR"/examples/*.json; then
 		ok "an example shows $want"
 	else
@@ -302,6 +304,31 @@ if [ "$have_certs" = yes ]; then
 	warns "a private key open to others is a warning" \
 	    "private key open to group or others" -c "$tmp/open-key.json"
 fi
+
+# Transparent mode and the PROXY protocol.
+T='"address": "0.0.0.0:15222", "transparent": true'
+printf '%s\n' "{\"listen\": [{$T}]}" >"$tmp/transparent-only.json"
+accepts "transparent listeners alone need no upstream" \
+    -c "$tmp/transparent-only.json"
+bad transparent-allow-bits \
+    "listen[0].transparent_allow[1]: '10.0.0.1/8:5222': address bits set" \
+    "{\"listen\": [{$T, \"transparent_allow\": [\"*:5222\",
+     \"10.0.0.1/8:5222\"]}]}"
+bad transparent-allow-port "listen[0].transparent_allow[0]: '[2001:db8::]/32': missing ':PORT'" \
+    "{\"listen\": [{$T, \"transparent_allow\": [\"[2001:db8::]/32\"]}]}"
+bad allow-not-transparent "listen[0].transparent_allow: only applies" \
+    "{\"listen\": [{\"address\": \"0.0.0.0:1\",
+     \"transparent_allow\": [\"*:5222\"]}], $U}"
+bad proxy-and-transparent "listen[0].proxy_protocol: cannot be combined" \
+    "{\"listen\": [{$T, \"proxy_protocol\": true}]}"
+bad proxy-version "listen[0].proxy_protocol: expected true, false, 'v1'" \
+    "{\"listen\": [{\"address\": \"0.0.0.0:1\",
+     \"proxy_protocol\": \"v3\"}], $U}"
+bad upstream-proxy "upstream.proxy_protocol: expected one of 'v1', 'v2', 'none'" \
+    "{$L, \"upstream\": {\"address\": \"127.0.0.1:15222\",
+     \"proxy_protocol\": \"yes\"}}"
+bad mixed-no-upstream "upstream.address: an upstream server is required" \
+    "{\"listen\": [{$T}, {\"address\": \"0.0.0.0:5222\"}]}"
 
 refuses "a missing file is named" "$tmp/no-such-file.json" \
     -c "$tmp/no-such-file.json"

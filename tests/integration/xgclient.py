@@ -66,6 +66,7 @@ class Client(slixmpp.ClientXMPP):
         # client connecting to the domain's host would.
         self.default_domain = self.boundjid.domain
         self.tls_info = None  # {"version", "cipher"} of the TLS in use
+        self.sockname = None  # (address, port, ...) of the last connection
         self.echo = echo  # callable(str) for a live view, or None
         # {"from", "to", "type", "body", "id", "xml"} in arrival order
         self.messages = []
@@ -96,6 +97,11 @@ class Client(slixmpp.ClientXMPP):
             self.add_event_handler(ev, lambda _e, ev=ev: self._note(ev))
         self.add_event_handler("stanza_acked",
                                lambda _s: self._changed.set())
+
+    # The client's own address, for tests that look for it on the far side.
+    def connection_made(self, transport):
+        self.sockname = transport.get_extra_info("sockname")
+        super().connection_made(transport)
 
     # slixmpp would resolve the JID's domain; connect to exactly host:port.
     async def get_dns_records(self, domain, port=None):
@@ -271,6 +277,7 @@ class Client(slixmpp.ClientXMPP):
 
     def report(self):
         return {"jid": str(self.boundjid), "messages": self.messages,
+                "sockname": list(self.sockname[:2]) if self.sockname else None,
                 "errors": self.errors,
                 "presences": self.presences, "notes": self.notes,
                 "stream_errors": self.stream_errors}

@@ -65,6 +65,11 @@ class Failure(Exception):
     """A check that did not hold; the message says what was expected."""
 
 
+class Skip(Exception):
+    """The machine refuses what a case needs (a kernel module, a command):
+    the case is reported as a TAP skip with this reason, never a pass."""
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -87,10 +92,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def listening(port):
+def listening(port, pid=None):
     """True when some socket listens on port (/proc, no connection made:
-    probing by connecting would open a session and pollute the events)."""
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+    probing by connecting would open a session and pollute the events).
+    With pid, in that process's network namespace."""
+    where = "/proc/net" if pid is None else "/proc/%d/net" % pid
+    for name in (where + "/tcp", where + "/tcp6"):
         try:
             with open(name) as f:
                 next(f)
@@ -112,6 +119,12 @@ def wait_until(cond, timeout, what, step=0.02):
         if time.monotonic() > deadline:
             raise Failure("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(step)
+
+
+def netns_argv(ns):
+    """The argv prefix that runs a command in network namespace ns (exec:
+    the PID stays the command's own, so it is stopped by PID as usual)."""
+    return ["ip", "netns", "exec", ns] if ns else []
 
 
 def _start(argv, out, err, **kw):
@@ -151,8 +164,11 @@ class Prosody:
     muc adds the MUC component MUC_DOMAIN (rooms unlocked on creation)."""
 
     def __init__(self, where, users=USERS, port=None, cert=None,
-                 tls_required=True, direct_tls=False, modules=(), muc=False):
+                 tls_required=True, direct_tls=False, modules=(), muc=False,
+                 interfaces=("127.0.0.1",), netns=None):
         self.dir = where
+        self.netns = netns  # run inside this network namespace
+        self.interfaces = list(interfaces)
         self.port = port or free_port()
         self.direct_port = free_port() if direct_tls else None
         self.users = dict(users)
@@ -170,8 +186,10 @@ class Prosody:
                 require="true" if tls_required else "false",
                 cert=cert[0], key=cert[1], modules=mods,
                 direct=self.direct_port if direct_tls else "")
+        ifaces = "; ".join('"%s"' % a for a in self.interfaces)
         with open(self.cfg, "w") as f:
-            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port, tls=tls))
+            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port, tls=tls,
+                                       interfaces=ifaces))
             if muc:
                 f.write(PROSODY_MUC.format(muc=MUC_DOMAIN))
         for user, pw in self.users.items():
@@ -198,12 +216,14 @@ class Prosody:
 
     def start(self):
         out = open(os.path.join(self.dir, "stdout.log"), "w")
-        self.proc = _start(["prosody", "--config", self.cfg], out,
-                           subprocess.STDOUT, cwd=self.dir)
+        self.proc = _start(netns_argv(self.netns) + ["prosody", "--config",
+                                                     self.cfg],
+                           out, subprocess.STDOUT, cwd=self.dir)
         out.close()
         ports = [p for p in (self.port, self.direct_port) if p]
+        pid = self.proc.pid if self.netns else None
         wait_until(lambda: self.proc.poll() is not None
-                   or all(listening(p) for p in ports),
+                   or all(listening(p, pid) for p in ports),
                    15, "prosody to listen on %s" % ports)
         check(self.proc.poll() is None, "prosody exited at start: %s" %
               "".join(_tail(os.path.join(self.dir, "stdout.log")) + _tail(self.log)))
@@ -224,9 +244,9 @@ pidfile = "{dir}/prosody.pid"
 data_path = "{dir}/data"
 certificates = "{dir}/certs"
 plugin_paths = {{}}
-interfaces = {{ "127.0.0.1" }}
-local_interfaces = {{ "127.0.0.1" }}
-c2s_interfaces = {{ "127.0.0.1" }}
+interfaces = {{ {interfaces} }}
+local_interfaces = {{ {interfaces} }}
+c2s_interfaces = {{ {interfaces} }}
 c2s_ports = {{ {port} }}
 s2s_ports = {{}}
 http_ports = {{}}
@@ -334,8 +354,10 @@ class Proxy:
     """xmppgate with a JSON config in tmp; events go to tmp/events.jsonl."""
 
     def __init__(self, tmp, upstream, trace=False, args=(), environ=None,
-                 listen_opts=None, upstream_opts=None, **config):
+                 listen_opts=None, upstream_opts=None, netns=None,
+                 listen=None, **config):
         self.dir = tmp
+        self.netns = netns  # run inside this network namespace
         self.environ = dict(os.environ, **(environ or {}))
         self.port = free_port()
         self.events_path = os.path.join(tmp, "events.jsonl")
@@ -347,12 +369,18 @@ class Proxy:
             "logs": [{"type": "json", "path": self.events_path}],
         }
         self.config["listen"][0].update(listen_opts or {})
+        if listen is not None:  # the whole list; the first sets self.port
+            self.config["listen"] = listen
+            self.port = int(listen[0]["address"].rsplit(":", 1)[1])
+        if upstream is None:
+            del self.config["upstream"]["address"]
         self.config["upstream"].update(upstream_opts or {})
         self.config.update(config)
         self.cfg_path = os.path.join(tmp, "xmppgate.json")
         with open(self.cfg_path, "w") as f:
             json.dump(self.config, f, indent=1)
-        self.argv = [XG_BIN, "-c", self.cfg_path] + (["--trace"] if trace else []) + list(args)
+        self.argv = (netns_argv(netns) + [XG_BIN, "-c", self.cfg_path]
+                     + (["--trace"] if trace else []) + list(args))
         self.proc = None
         self.rc = None
 
@@ -363,7 +391,9 @@ class Proxy:
     def start(self):
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
             self.proc = _start(self.argv, out, err, env=self.environ)
-        wait_until(lambda: self.proc.poll() is not None or listening(self.port),
+        pid = self.proc.pid if self.netns else None
+        wait_until(lambda: self.proc.poll() is not None
+                   or listening(self.port, pid),
                    15, "xmppgate to listen on %d" % self.port)
         check(self.proc.poll() is None, "xmppgate exited at start (rc %s): %s"
               % (self.proc.returncode, "".join(_tail(self.stderr_path))))
@@ -699,6 +729,7 @@ class Env:
         self.tmp = tempfile.mkdtemp(prefix="xg-%s-" % re.sub(r"\W+", "-", name)[:30])
         self.prosodies = []
         self.proxies = []
+        self.others = []  # anything else with stop() and diag()
         self._certs = None
 
     def certs(self):
@@ -728,8 +759,15 @@ class Env:
         for clients_for)."""
         run_async(chat_once(proxy.address, **tls), 30)
 
+    def keep(self, thing):
+        """Stops thing (stop(), diag()) with the case; returns it."""
+        self.others.append(thing)
+        return thing
+
     def diag(self):
         lines = []
+        for o in self.others:
+            lines += o.diag()
         for px in self.proxies:
             lines += px.diag()
         for p in self.prosodies:
@@ -739,6 +777,11 @@ class Env:
     def close(self, failed):
         """Stops what the case started; proxies must exit cleanly."""
         err = None
+        for o in reversed(self.others):
+            try:
+                o.stop()
+            except Exception as e:  # noqa: BLE001 - the rest still stops
+                err = err or Failure("stopping %r: %s" % (o, e))
         for px in self.proxies:
             try:
                 px.stop()
@@ -797,9 +840,12 @@ class Tap:
             env = Env(fn.__name__)
             diag = []
             ok = True
+            skip = None
             signal.alarm(self.alarm)
             try:
                 fn(env)
+            except Skip as e:
+                skip = str(e)
             except Exception as e:  # noqa: BLE001 - a case fails, the file goes on
                 ok = False
                 diag = [l for l in traceback.format_exc().splitlines()[-6:]]
@@ -814,8 +860,10 @@ class Tap:
             if not ok:
                 diag += env.diag()
                 failed += 1
-            print("%s %d - %s (%.1fs)" % ("ok" if ok else "not ok", n, desc,
-                                          time.monotonic() - t0), flush=True)
+            print("%s %d - %s (%.1fs)%s" % ("ok" if ok else "not ok", n, desc,
+                                            time.monotonic() - t0,
+                                            " # SKIP " + skip if skip and ok
+                                            else ""), flush=True)
             for line in diag:
                 print("# " + line, flush=True)
             signal.alarm(0)

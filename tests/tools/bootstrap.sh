@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # From a clean clone on Debian 12 to a built tree: installs the Debian
-# packages that are missing (apt-get, as root or through sudo), then
+# packages that are missing (haproxy, iproute2, iptables and nftables are
+# for the PROXY protocol and transparent-mode tests) (apt-get, as root or through sudo), then
 # autoreconf, configure and make. Arguments go to configure, after any in
 # $XG_CONFIGURE_FLAGS (CI sets --enable-werror there). Safe to run again:
 # apt is skipped when everything is installed, and make only rebuilds what
@@ -12,7 +13,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libevent-dev libssl-dev libpcre2-dev libcjson-dev libexpat1-dev
 prosody python3 python3-slixmpp clang libclang-rt-14-dev clang-format
-ca-certificates openssl"
+ca-certificates openssl haproxy iproute2 iptables nftables"
 
 if [ "${1:-}" = --packages ]; then
 	echo $PACKAGES

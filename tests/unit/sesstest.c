@@ -6,6 +6,8 @@
  * tears it all down. Only tap.h's diag() is used here, never ok(): the TAP
  * counter lives in each test program.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,24 @@ sesstest_config(struct sesstest *t, const char *listen, const char *upstream,
 	return cfg;
 }
 
+/* The client the harness's sessions come from: 127.0.0.1:4000 reaching
+ * 127.0.0.1:5222. */
+static const struct session_peer *
+sesstest_peer(void)
+{
+	static struct session_peer peer;
+	struct sockaddr_in *a = (struct sockaddr_in *)&peer.addr;
+	struct sockaddr_in *l = (struct sockaddr_in *)&peer.local;
+
+	memset(&peer, 0, sizeof(peer));
+	a->sin_family = l->sin_family = AF_INET;
+	a->sin_addr.s_addr = l->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons(4000);
+	l->sin_port = htons(5222);
+	peer.addr_len = peer.local_len = sizeof(*a);
+	return &peer;
+}
+
 static void __attribute__((format(printf, 6, 0)))
 sesstest_vinit(struct sesstest *t, struct smack_table *smtab,
     const char *logs, const char *listen, const char *upstream,
@@ -112,7 +132,7 @@ sesstest_vinit(struct sesstest *t, struct smack_table *smtab,
 	env.on_close = NULL;
 	env.on_free = sesstest_freed_cb;
 	env.arg = t;
-	t->s = session_new(&env, t->cfg, "t.1", cp[0], "127.0.0.1:4000",
+	t->s = session_new(&env, t->cfg, "t.1", cp[0], sesstest_peer(),
 	    &t->cfg->listen[0], sp[0]);
 }
 

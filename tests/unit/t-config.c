@@ -871,9 +871,90 @@ test_strings(void)
 	    "printable keeps what fits");
 }
 
+/* Transparent listeners, PROXY protocol both ways, and their errors. */
+static void
+test_netin(void)
+{
+	static const char *const pp[][2] = {{"true", "3"}, {"false", "0"},
+	    {"'v1'", "1"}, {"'v2'", "2"}, {"'any'", "3"}, {"'none'", "0"}};
+	struct config *cfg;
+	char json_[256], want[8];
+	size_t i;
+
+	cfg = loads("{'listen': [{'address': '0.0.0.0:15222', 'transparent': "
+	            "true, 'transparent_allow': ['10.0.0.0/8:5222', "
+	            "'[2001:db8::]/32:*']}], 'upstream': {'proxy_protocol': "
+	            "'v2'}, 'limits': {'proxy_header_timeout_s': 2}}",
+	    "a transparent listener, upstream PROXY v2");
+	ok(cfg && cfg->listen[0].transparent && cfg->listen[0].allow.n == 2 &&
+	        cfg->upstream.proxy_protocol == 2 &&
+	        cfg->limits.proxy_header_timeout_s == 2,
+	    "transparent, two patterns, v2, timeout kept");
+	ok(cfg && config_check(cfg, NULL) == 0,
+	    "transparent listeners alone need no upstream.address");
+	config_unref(cfg);
+	for (i = 0; i < sizeof(pp) / sizeof(pp[0]); i++) {
+		snprintf(json_, sizeof(json_),
+		    "{'listen': [{'address': "
+		    "'127.0.0.1:5222', 'proxy_protocol': %s}]}",
+		    pp[i][0]);
+		cfg = loads(json_, "listen[].proxy_protocol");
+		snprintf(want, sizeof(want), "%u",
+		    cfg ? cfg->listen[0].proxy_protocol : 99);
+		is_str(want, pp[i][1], "proxy_protocol %s", pp[i][0]);
+		config_unref(cfg);
+	}
+	fails("{'listen': [{'address': '0.0.0.0:1', 'transparent': true, "
+	      "'transparent_allow': ['10.0.0.0/8:5222', '10.0.0.1/8:5222']}]}",
+	    "listen[0].transparent_allow[1]: '10.0.0.1/8:5222': address bits "
+	    "set past the /8 prefix (did you mean 10.0.0.0/8?)",
+	    "a pattern with host bits, named by its index");
+	fails("{'listen': [{'address': '0.0.0.0:1', 'transparent': true, "
+	      "'transparent_allow': '10.0.0.0/8'}]}",
+	    "listen[0].transparent_allow: '10.0.0.0/8': missing ':PORT' (as "
+	    "in 10.0.0.0/8:5222, or :* for any port)",
+	    "a pattern alone");
+	fails("{'listen': [{'address': '0.0.0.0:1', "
+	      "'transparent_allow': ['*:5222']}]}",
+	    "listen[0].transparent_allow: only applies to a listener with "
+	    "transparent true",
+	    "an allow list without transparent");
+	fails("{'listen': [{'address': '0.0.0.0:1', 'transparent': true, "
+	      "'proxy_protocol': 'v1'}]}",
+	    "listen[0].proxy_protocol: cannot be combined with transparent "
+	    "true",
+	    "PROXY protocol and transparent together");
+	fails("{'listen': [{'address': '0.0.0.0:1', 'proxy_protocol': 'v3'}]}",
+	    "listen[0].proxy_protocol: expected true, false, 'v1', 'v2', "
+	    "'any' or 'none', got 'v3'",
+	    "an unknown PROXY version");
+	fails("{'listen': [{'address': '0.0.0.0:1', 'proxy_protocol': 2}]}",
+	    "listen[0].proxy_protocol: expected a boolean or a string, got a "
+	    "number",
+	    "a number for proxy_protocol");
+	fails("{'upstream': {'proxy_protocol': true}}",
+	    "upstream.proxy_protocol: expected a string or null, got a "
+	    "boolean",
+	    "upstream.proxy_protocol takes no boolean");
+	fails("{'upstream': {'proxy_protocol': 'any'}}",
+	    "upstream.proxy_protocol: expected one of 'v1', 'v2', 'none', got "
+	    "'any'",
+	    "upstream sends one version");
+	fails("{'limits': {'proxy_header_timeout_s': 0}}",
+	    "limits.proxy_header_timeout_s: must be at least 1",
+	    "no zero header timeout");
+	cfg = loads("{'listen': [{'address': '0.0.0.0:1', 'transparent': true},"
+	            " {'address': '0.0.0.0:2'}]}",
+	    "mixed listeners");
+	ok(cfg && config_check(cfg, NULL) == -1,
+	    "a listener that is not transparent needs upstream.address");
+	config_unref(cfg);
+}
+
 int
 main(void)
 {
+	test_netin();
 	test_syntax();
 	test_keys();
 	test_types();
