@@ -123,6 +123,17 @@ struct config {
 	struct filter_chain *chain;
 	struct config_log *logs; /* owned array */
 	size_t nlogs;
+	/* The HTTP endpoint for Prometheus and health checks (metrics_http.h);
+	 * changes take effect at restart, like listeners. */
+	struct {
+		char *address;     /* owned or NULL (none): "ADDR:PORT" */
+		bool allow_remote; /* address may be other than loopback */
+	} metrics;
+	/* The operator log (log.h), not the events. */
+	struct {
+		bool syslog;  /* syslog(3) instead of stderr */
+		int facility; /* LOG_DAEMON, ... */
+	} log;
 };
 
 #define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
@@ -171,6 +182,9 @@ int config_tls_load(struct config *, char **err)
  */
 int config_filters_load(struct config *, char **err)
     __attribute__((warn_unused_result));
+/* The metrics endpoint's port when only a port is given: on loopback. */
+#define CONFIG_METRICS_DEFAULT_HOST "127.0.0.1"
+
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);
 

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 #include "streamerr.h"
 #include "xmalloc.h"
@@ -291,6 +292,9 @@ session_on_connected(struct session *s)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 	log_debug("session=%s upstream connected", s->id);
+	if (s->connect_started != 0)
+		metrics_upstream_connect(metrics_now_ns() - s->connect_started);
+	s->connect_started = 0;
 	if (s->state == SESSION_CONNECTING)
 		session_set_state(s, SESSION_NEGOTIATING);
 	session_upstream_start(s);
@@ -371,6 +375,7 @@ session_close(struct session *s, enum session_reason reason)
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->reason = reason;
+	metrics_session_close(reason);
 	/* A dropped connection leaves an XEP-0198 session resumable: keep
 	 * its counts for the session that resumes it. A stream the server
 	 * got </stream:stream> on is over: nothing will resume it. */
@@ -510,6 +515,7 @@ session_connect(struct session *s)
 	    addr_split(s->cfg->upstream.address, host, sizeof(host), &port,
 		&errstr) == -1)
 		return -1;
+	s->connect_started = metrics_now_ns();
 	return bufferevent_socket_connect_hostname(s->upstream.bev,
 	    s->env.dns, AF_UNSPEC, host, (int)port);
 }
@@ -589,6 +595,7 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	s->reaper = event_new(env->base, -1, 0, session_reap_cb, s);
 	s->state = connect ? SESSION_CONNECTING : SESSION_NEGOTIATING;
 	session_emit_open(s);
+	metrics_session_open(metrics_listener(listener->address));
 	session_arm_state(s);
 	conn_start(&s->client);
 	conn_start(&s->upstream);

@@ -44,6 +44,7 @@ enum session_reason {
 	SESSION_REASON_UPSTREAM_TLS_FAILED,
 	SESSION_REASON_POLICY, /* a filter's close verdict */
 };
+#define SESSION_NREASONS (SESSION_REASON_POLICY + 1)
 
 struct session;
 struct filter_chain;

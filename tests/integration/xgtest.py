@@ -65,6 +65,12 @@ class Failure(Exception):
     """A check that did not hold; the message says what was expected."""
 
 
+class Skip(Exception):
+    """A case that cannot run on this machine (the message says why): TAP
+    "ok N - ... # SKIP why". Only for what the machine refuses (namespaces,
+    privileges), never for a missing package CI installs."""
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -797,9 +803,12 @@ class Tap:
             env = Env(fn.__name__)
             diag = []
             ok = True
+            skip = None
             signal.alarm(self.alarm)
             try:
                 fn(env)
+            except Skip as e:
+                skip = str(e)
             except Exception as e:  # noqa: BLE001 - a case fails, the file goes on
                 ok = False
                 diag = [l for l in traceback.format_exc().splitlines()[-6:]]
@@ -814,8 +823,10 @@ class Tap:
             if not ok:
                 diag += env.diag()
                 failed += 1
-            print("%s %d - %s (%.1fs)" % ("ok" if ok else "not ok", n, desc,
-                                          time.monotonic() - t0), flush=True)
+            print("%s %d - %s (%.1fs)%s" % ("ok" if ok else "not ok", n, desc,
+                                            time.monotonic() - t0,
+                                            " # SKIP " + skip if skip and ok
+                                            else ""), flush=True)
             for line in diag:
                 print("# " + line, flush=True)
             signal.alarm(0)
