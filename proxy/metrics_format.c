@@ -65,6 +65,21 @@ format_value(struct buf *out, uint64_t v)
 	buf_addf(out, " %llu\n", (unsigned long long)v);
 }
 
+/* A family with one label over a fixed list of n values, zeros included. */
+static void
+format_by(struct buf *out, const char *name, const char *help,
+    const char *label, const char *const *values, const uint64_t *counts,
+    unsigned n)
+{
+	unsigned i;
+
+	format_family(out, name, "counter", help);
+	for (i = 0; i < n; i++) {
+		buf_addf(out, "%s{%s=\"%s\"}", name, label, values[i]);
+		format_value(out, counts[i]);
+	}
+}
+
 static void
 format_build(const struct metrics_snapshot *snap, struct buf *out)
 {
@@ -91,6 +106,7 @@ format_build(const struct metrics_snapshot *snap, struct buf *out)
 static void
 format_sessions(const struct metrics_snapshot *snap, struct buf *out)
 {
+	const char *reasons[SESSION_NREASONS];
 	unsigned i;
 
 	format_family(out, "xmppgate_sessions_open", "gauge",
@@ -106,13 +122,11 @@ format_sessions(const struct metrics_snapshot *snap, struct buf *out)
 		buf_adds(out, "\"}");
 		format_value(out, snap->listeners[i].sessions);
 	}
-	format_family(out, "xmppgate_session_closes_total", "counter",
-	    "Sessions ended, by the reason session.close gives.");
-	for (i = 0; i < SESSION_NREASONS; i++) {
-		buf_addf(out, "xmppgate_session_closes_total{reason=\"%s\"}",
-		    session_reason_str((enum session_reason)i));
-		format_value(out, snap->closes[i]);
-	}
+	for (i = 0; i < SESSION_NREASONS; i++)
+		reasons[i] = session_reason_str((enum session_reason)i);
+	format_by(out, "xmppgate_session_closes_total",
+	    "Sessions ended, by the reason session.close gives.", "reason",
+	    reasons, snap->closes, SESSION_NREASONS);
 }
 
 static void
@@ -120,14 +134,10 @@ format_traffic(const struct metrics_snapshot *snap, struct buf *out)
 {
 	unsigned d, k;
 
-	format_family(out, "xmppgate_bytes_total", "counter",
+	format_by(out, "xmppgate_bytes_total",
 	    "Bytes read from clients (c2s) and from the server (s2c), after "
-	    "TLS decryption; passthrough TLS as relayed.");
-	for (d = 0; d < METRICS_NDIRS; d++) {
-		buf_addf(
-		    out, "xmppgate_bytes_total{dir=\"%s\"}", format_dirs[d]);
-		format_value(out, snap->bytes[d]);
-	}
+	    "TLS decryption; passthrough TLS as relayed.",
+	    "dir", format_dirs, snap->bytes, METRICS_NDIRS);
 	format_family(out, "xmppgate_stanzas_total", "counter",
 	    "Stanzas read, by direction and kind.");
 	for (d = 0; d < METRICS_NDIRS; d++)
@@ -182,25 +192,14 @@ format_rules(const struct metrics_snapshot *snap, struct buf *out)
 static void
 format_tls(const struct metrics_snapshot *snap, struct buf *out)
 {
-	unsigned l;
-
-	format_family(out, "xmppgate_tls_handshakes_total", "counter",
+	format_by(out, "xmppgate_tls_handshakes_total",
 	    "TLS handshakes xmppgate completed, by leg (passthrough TLS is "
-	    "not xmppgate's).");
-	for (l = 0; l < METRICS_NLEGS; l++) {
-		buf_addf(out, "xmppgate_tls_handshakes_total{leg=\"%s\"}",
-		    format_legs[l]);
-		format_value(out, snap->tls_ok[l]);
-	}
-	format_family(out, "xmppgate_tls_handshake_failures_total", "counter",
+	    "not xmppgate's).",
+	    "leg", format_legs, snap->tls_ok, METRICS_NLEGS);
+	format_by(out, "xmppgate_tls_handshake_failures_total",
 	    "TLS that could not be set up, by leg: failed or aborted "
-	    "handshakes, refused STARTTLS, certificates that do not verify.");
-	for (l = 0; l < METRICS_NLEGS; l++) {
-		buf_addf(out,
-		    "xmppgate_tls_handshake_failures_total{leg=\"%s\"}",
-		    format_legs[l]);
-		format_value(out, snap->tls_failed[l]);
-	}
+	    "handshakes, refused STARTTLS, certificates that do not verify.",
+	    "leg", format_legs, snap->tls_failed, METRICS_NLEGS);
 }
 
 static void

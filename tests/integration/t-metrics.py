@@ -27,8 +27,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xgtest  # noqa: E402
-from xgtest import (HEADER, Raw, check, check_eq, of, run_async,  # noqa: E402
-                    wait_until)
+from xgtest import (HEADER, Raw, check, check_eq, client_hello,  # noqa: E402
+                    of, run_async, to_proceed, wait_until)
 
 tap = xgtest.Tap()
 
@@ -280,29 +280,6 @@ def t_chat(env):
           "build_info labels: %r" % build)
     check(abs(m.get("xmppgate_start_time_seconds") - time.time()) < 120,
           "start time is about now")
-
-
-def client_hello():
-    import ssl
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return out.read()
-
-
-def to_proceed(port):
-    raw = Raw(port)
-    raw.send(HEADER)
-    raw.read_until(r"</stream:features>", what="pre-TLS features")
-    raw.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-    raw.read_until(r"<proceed\b[^>]*/>", what="<proceed/>")
-    return raw
 
 
 @tap.case("TLS: a client that aborts its handshake counts as a client-leg "

@@ -596,6 +596,33 @@ class Raw:
         self.sock.close()
 
 
+def client_hello():
+    """The bytes of a real TLS ClientHello for localhost."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    check(hello[:2] == b"\x16\x03" and len(hello) > 100, "a ClientHello")
+    return hello
+
+
+def to_proceed(port):
+    """A Raw client at port that sent <starttls/> and got <proceed/>."""
+    raw = Raw(port)
+    raw.send(HEADER)
+    raw.read_until(r"</stream:features>", what="pre-TLS features")
+    raw.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    raw.read_until(r"<proceed\b[^>]*/>", what="<proceed/>")
+    raw.clear()
+    return raw
+
+
 class FakeUpstream:
     """A one-connection server standing in for a broken upstream: after the
     client's stream header it sends reply (bytes, or a function given the
