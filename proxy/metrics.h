@@ -6,7 +6,8 @@
  * snapshot. It serves nothing and knows no sockets.
  *
  * Shared memory, for workers. Every counter lives in ONE fixed-size struct
- * (no pointers in it, nothing allocated later) that metrics_init() maps
+ * (no pointers in it, nothing allocated later; about 300 KiB, most of it
+ * pages of the rule table that stay untouched) that metrics_init() maps
  * MAP_SHARED | MAP_ANONYMOUS. A supervisor that forks N workers calls
  * metrics_init() before the fork; each worker inherits the same pages and
  * calls metrics_set_worker(i) with its own index; the one process that
@@ -17,7 +18,9 @@
  *   fetch_add: no locks, no allocation, no system call on any hot path.
  *   A snapshot reads each counter once (relaxed): consistent enough for
  *   monitoring, never torn. A histogram's _count is computed from the
- *   same bucket reads, so it always equals its +Inf bucket.
+ *   same bucket reads, so it always equals its +Inf bucket. The atomics
+ *   must be lock-free (a static assertion): a lock-based one would lock
+ *   per process, not per mapping.
  * - The per-read and per-stanza counters (bytes, stanzas, verdicts) and
  *   the open-sessions gauge are kept per worker (struct metrics_shard,
  *   cache-line aligned, METRICS_MAX_WORKERS of them) and summed when read:
@@ -29,6 +32,8 @@
  *   other claimers only trust a ready slot (acquire order). Slots are never
  *   freed, so a rule keeps its counts across reloads by name. Names past
  *   the bound are counted in one overflow slot, shown as "(other)".
+ * - Whether the proxy accepts sessions (the health check) is one word in
+ *   the struct: whichever process decides sets it, any process serves it.
  * - When a worker dies, its sessions are gone but its counters still
  *   happened: the supervisor calls metrics_worker_exited(i), which zeroes
  *   only that worker's open-sessions gauge; counters stay monotonic and the
@@ -163,7 +168,7 @@ struct metrics_snapshot {
 	unsigned nlisteners, nrules;
 };
 
-/* Fills snap (about 200 KiB: allocate it) from the shared counters; all
+/* Fills snap (about 310 KiB: allocate it) from the shared counters; all
  * zeros before metrics_init(). */
 void metrics_snapshot(struct metrics_snapshot *snap);
 /*
