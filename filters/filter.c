@@ -14,6 +14,7 @@
 #include "filter.h"
 #include "filter_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "stanza.h"
 #include "xmalloc.h"
 
@@ -86,6 +87,7 @@ filter_chain_new(const struct config *cfg, char **err)
 		cf = &cfg->filters[c->n];
 		f = &c->v[c->n];
 		f->name = xstrdup(cf->name ? cf->name : "?");
+		f->metrics_slot = -1;
 		f->dirs = cf->dirs;
 		f->dry_run = cf->dry_run;
 		rc = cf->type == CONFIG_FILTER_REGEX
@@ -179,6 +181,10 @@ filter_chain_run(struct filter_chain *c, struct stanza *st,
 		hit.filter = f;
 		hit.dry_run = dry;
 		f->matches++;
+		if (f->metrics_slot < 0)
+			f->metrics_slot = metrics_rule(f->name);
+		metrics_verdict(
+		    f->metrics_slot, metrics_action_from_str(hit.action), dry);
 		if (!dry && v != FILTER_PASS)
 			f->actions++;
 		if (res->nhits < FILTER_MAX_HITS)

@@ -33,6 +33,7 @@ struct filter {
 	unsigned dirs;
 	bool dry_run;
 	uint64_t matches, actions; /* since start, across reloads */
+	int metrics_slot; /* metrics_rule(name), -1 until the first match */
 };
 
 /* Fill f->ops and f->impl from the config entry; -1 with *err set

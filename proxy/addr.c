@@ -186,3 +186,25 @@ addr_format(const struct sockaddr *sa, char *out, size_t outlen)
 		break;
 	}
 }
+
+int
+addr_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const uint8_t *b;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return 1;
+		b = sin6->sin6_addr.s6_addr;
+		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127;
+	default:
+		return 0;
+	}
+}

@@ -18,6 +18,8 @@ int addr_split(const char *s, char *host, size_t hostlen, unsigned *port,
 /* Parses a numeric listen address into ss. Returns -1 with *errstr. */
 int addr_parse_numeric(const char *s, struct sockaddr_storage *ss,
     socklen_t *len, const char **errstr) __attribute__((warn_unused_result));
+/* Whether sa is a loopback address: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
+int addr_is_loopback(const struct sockaddr *sa);
 /* Formats sa as "ADDR:PORT" or "[V6]:PORT" into out. */
 void addr_format(const struct sockaddr *sa, char *out, size_t outlen);
 

@@ -22,6 +22,7 @@
 
 #include "config_keys.h"
 #include "filter.h"
+#include "log.h"
 #include "tlsctx.h"
 #include "xmalloc.h"
 
@@ -48,6 +49,7 @@ config_new(void)
 	cfg->limits.proxy_header_timeout_s = 5;
 	cfg->limits.regex_match_limit = CONFIG_DEFAULT_REGEX_MATCH_LIMIT;
 	cfg->limits.regex_depth_limit = CONFIG_DEFAULT_REGEX_DEPTH_LIMIT;
+	cfg->log.facility = log_facility_from_str("daemon");
 	return cfg;
 }
 
@@ -79,6 +81,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nfilters; i++)
 		config_filter_fini(&cfg->filters[i]);
 	free(cfg->filters);
+	free(cfg->metrics.address);
 	free(cfg);
 }
 

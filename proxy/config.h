@@ -141,6 +141,17 @@ struct config {
 	struct filter_chain *chain;
 	struct config_log *logs; /* owned array */
 	size_t nlogs;
+	/* The HTTP endpoint for Prometheus and health checks (metrics_http.h);
+	 * changes take effect at restart, like listeners. */
+	struct {
+		char *address;     /* owned or NULL (none): "ADDR:PORT" */
+		bool allow_remote; /* address may be other than loopback */
+	} metrics;
+	/* The operator log (log.h), not the events. */
+	struct {
+		bool syslog;  /* syslog(3) instead of stderr */
+		int facility; /* LOG_DAEMON, ... */
+	} log;
 };
 
 #define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
@@ -206,6 +217,9 @@ void config_listen_fini(struct config_listen *);
 /* Copies a listener entry, with copies of what it owns. */
 void config_listen_copy(
     struct config_listen *dst, const struct config_listen *src);
+/* The metrics endpoint's port when only a port is given: on loopback. */
+#define CONFIG_METRICS_DEFAULT_HOST "127.0.0.1"
+
 /* Whether any listener terminates TLS (starttls or direct). */
 bool config_terminates_tls(const struct config *);
 

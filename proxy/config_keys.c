@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * What the config file may say: one table per JSON object (root, listen[],
- * upstream, tls, limits, logs[]) and the validators for single keys and for
- * rules across keys. The walking, type checking and error paths are in
- * config.c; this file holds no control flow over the JSON tree, so adding a
- * key is adding a row. Filter entries have their own table
+ * upstream, tls, limits, logs[], metrics, log) and the validators for single
+ * keys and for rules across keys. The walking, type checking and error paths
+ * are in config.c; this file holds no control flow over the JSON tree, so
+ * adding a key is adding a row. Filter entries have their own table
  * (config_filters.c). Whether a record directory exists is for
  * config_logs.c: parsing never touches the file system.
  */
@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 
 #include "addr.h"
 #include "config_keys.h"
+#include "log.h"
 #include "netmatch.h"
 #include "proxyproto.h"
 #include "xmalloc.h"
@@ -732,6 +734,110 @@ static const struct config_table log_table = {
 	.check = check_log,
 };
 
+/* Digits only: a port, for the metrics address's short form. */
+static bool
+is_port_only(const char *s)
+{
+	return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+/* "PORT" (on loopback) or a numeric "ADDR:PORT", as stored. */
+static char *
+metrics_address(const char *s)
+{
+	if (is_port_only(s))
+		return xasprintf("%s:%s", CONFIG_METRICS_DEFAULT_HOST, s);
+	return xstrdup(s);
+}
+
+static int
+validate_metrics_address(struct config_ctx *ctx, const cJSON *item)
+{
+	const char *errstr;
+	char shown[80], *a = metrics_address(item->valuestring);
+	int rc = 0;
+
+	if (config_check_listen_address(a, &errstr) == -1)
+		rc = config_error(ctx, "'%s': %s",
+		    config_printable(item->valuestring, shown, sizeof(shown)),
+		    errstr);
+	free(a);
+	return rc;
+}
+
+static int
+apply_metrics_address(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	char **address = dst;
+
+	free(*address);
+	*address = metrics_address(item->valuestring);
+	return 0;
+}
+
+/* The endpoint has no authentication: loopback unless said otherwise. */
+static void
+check_metrics(struct config_ctx *ctx, void *obj, unsigned long long seen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *errstr;
+	char shown[80];
+	size_t mark;
+
+	(void)obj;
+	(void)seen;
+	if (ctx->cfg->metrics.address == NULL ||
+	    ctx->cfg->metrics.allow_remote ||
+	    addr_parse_numeric(ctx->cfg->metrics.address, &ss, &len, &errstr) ==
+		-1 ||
+	    addr_is_loopback((struct sockaddr *)&ss))
+		return;
+	mark = config_path_push_key(ctx, "address");
+	config_error(ctx, "'%s' is not a loopback address, and the endpoint "
+	    "has no authentication: set metrics.allow_remote to true to "
+	    "serve it there",
+	    config_printable(ctx->cfg->metrics.address, shown, sizeof(shown)));
+	config_path_pop(ctx, mark);
+}
+
+static const struct config_key metrics_keys[] = {
+	{.name = "address", .type = CONFIG_KEY_STRING, .required = true,
+	    .validate = validate_metrics_address,
+	    .apply = apply_metrics_address, .offset = IN(metrics, address)},
+	{.name = "allow_remote", .type = CONFIG_KEY_BOOL,
+	    .offset = IN(metrics, allow_remote)},
+};
+static const struct config_table metrics_table = {
+	.keys = metrics_keys,
+	.nkeys = NKEYS(metrics_keys),
+	.check = check_metrics,
+};
+
+static int
+apply_facility(struct config_ctx *ctx, const cJSON *item, void *dst)
+{
+	int *facility = dst, f = log_facility_from_str(item->valuestring);
+	char shown[80];
+
+	if (f == -1)
+		return config_error(ctx, "expected one of %s, got '%s'",
+		    log_facility_names,
+		    config_printable(item->valuestring, shown, sizeof(shown)));
+	*facility = f;
+	return 0;
+}
+
+static const struct config_key oplog_keys[] = {
+	{.name = "syslog", .type = CONFIG_KEY_BOOL, .offset = IN(log, syslog)},
+	{.name = "facility", .type = CONFIG_KEY_STRING, .apply = apply_facility,
+	    .offset = IN(log, facility)},
+};
+static const struct config_table oplog_table = {
+	.keys = oplog_keys,
+	.nkeys = NKEYS(oplog_keys),
+};
+
 #define ROOT(f) offsetof(struct config, f)
 static const struct config_key root_keys[] = {
 	{.name = "listen", .type = CONFIG_KEY_ARRAY, .sub = &listen_table,
@@ -750,6 +856,10 @@ static const struct config_key root_keys[] = {
 	{.name = "logs", .type = CONFIG_KEY_ARRAY, .sub = &log_table,
 	    .offset = ROOT(logs), .count_offset = ROOT(nlogs),
 	    .max = CONFIG_MAX_LOGS},
+	{.name = "metrics", .type = CONFIG_KEY_OBJECT, .sub = &metrics_table,
+	    .offset = ROOT(metrics)},
+	{.name = "log", .type = CONFIG_KEY_OBJECT, .sub = &oplog_table,
+	    .offset = ROOT(log)},
 };
 const struct config_table config_root_table = {
 	.keys = root_keys,

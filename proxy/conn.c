@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 
 static void conn_read_cb(struct bufferevent *, void *);
@@ -229,6 +230,14 @@ conn_close_notify(struct conn *c)
 		tlsio_close_notify(c->tls, bufferevent_get_output(c->bev));
 }
 
+/* Counts n bytes read on the leg: the session's count and the daemon's. */
+static void
+conn_count(struct conn *c, size_t n)
+{
+	c->bytes_in += n;
+	metrics_bytes(c->side == CONN_CLIENT ? METRICS_C2S : METRICS_S2C, n);
+}
+
 /* Passthrough: bytes past STARTTLS go to the peer as they are. */
 static void
 conn_relay_opaque(struct conn *c, struct evbuffer *in)
@@ -236,7 +245,7 @@ conn_relay_opaque(struct conn *c, struct evbuffer *in)
 	struct conn *to = c->peer;
 	size_t len = evbuffer_get_length(in);
 
-	c->bytes_in += len;
+	conn_count(c, len);
 	if (to->dead || to->closed_out || to->bev == NULL) {
 		evbuffer_drain(in, len);
 		return;
@@ -269,7 +278,7 @@ conn_parse(struct conn *c, struct evbuffer *src)
 		rc = xmlstream_feed(c->xs, v.iov_base, v.iov_len, &consumed);
 		if (rc == -1)
 			consumed = v.iov_len;
-		c->bytes_in += consumed;
+		conn_count(c, consumed);
 		evbuffer_drain(src, consumed);
 		if (rc == -1) {
 			relay_parse_error(c);
@@ -301,7 +310,7 @@ conn_tls_next(struct conn *c, struct evbuffer *in)
 
 	while (evbuffer_copyout(in, &b, 1) == 1 && strchr(ws, b) != NULL) {
 		evbuffer_drain(in, 1);
-		c->bytes_in++;
+		conn_count(c, 1);
 	}
 	if (evbuffer_get_length(in) == 0)
 		return false;

@@ -18,6 +18,7 @@ static struct {
 	char **listen; /* borrowed from argv */
 	size_t nlisten;
 	const char *upstream;
+	bool syslog;
 } main_overrides;
 
 /*
@@ -48,13 +49,14 @@ main_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: xmppgate [-c FILE] [-n] [-l ADDR:PORT]... [-u HOST:PORT] "
-	    "[--trace] [-v] [-V] [-h]\n"
+	    "[--trace] [--syslog] [-v] [-V] [-h]\n"
 	    "  -c FILE        JSON config (see examples/); options override it\n"
 	    "  -n             check the config and exit (0 valid)\n"
 	    "  -l ADDR:PORT   listen (repeatable; IPv4 and [IPv6])\n"
 	    "  -u HOST:PORT   upstream server\n"
 	    "  --trace        live, human-readable trace of every stanza on "
 	    "stdout\n"
+	    "  --syslog       operator log to syslog instead of stderr\n"
 	    "  -v             more operator log (repeat for I/O and XML "
 	    "traces)\n"
 	    "  -V             print the version and exit\n"
@@ -80,6 +82,8 @@ main_load(const char *path, char **err)
 	if (main_overrides.upstream != NULL &&
 	    config_set_upstream(cfg, main_overrides.upstream, err) == -1)
 		goto fail;
+	if (main_overrides.syslog)
+		cfg->log.syslog = true;
 	if (config_check(cfg, err) == -1 || config_tls_load(cfg, err) == -1 ||
 	    config_filters_load(cfg, err) == -1 ||
 	    config_logs_load(cfg, err) == -1)
@@ -99,6 +103,7 @@ main(int argc, char *argv[])
 		{ "listen", required_argument, NULL, 'l' },
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "trace", no_argument, NULL, 't' },
+		{ "syslog", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -130,6 +135,9 @@ main(int argc, char *argv[])
 		case 't':
 			trace = true;
 			break;
+		case 's':
+			main_overrides.syslog = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -159,6 +167,7 @@ main(int argc, char *argv[])
 		free(main_overrides.listen);
 		return 0;
 	}
+	log_use_syslog(cfg->log.syslog, cfg->log.facility);
 	p = proxy_new(cfg, path, trace, &err);
 	config_unref(cfg);
 	if (p == NULL) {

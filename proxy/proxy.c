@@ -6,7 +6,9 @@
  * sessions keep the config they started with) and shuts down in order on
  * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
  * flush (bounded), exit; SIGUSR1 writes the sessions and the filters'
- * counters to the operator log.
+ * counters to the operator log. It maps the shared counters (metrics.h) and
+ * runs the metrics endpoint when the config asks for one; the endpoint
+ * stays up during shutdown, so health checks see 503.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +28,8 @@
 #include "filter.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "netmatch.h"
 #include "proxy.h"
 #include "session.h"
@@ -54,6 +58,8 @@ struct proxy {
 	struct events *events;	     /* owned; sessions see it through env */
 	struct listener **listeners; /* owned array */
 	size_t nlisteners;
+	struct metrics_http *metrics; /* owned or NULL: no endpoint */
+	char *metrics_address;        /* owned or NULL: what it serves on */
 	TAILQ_HEAD(, proxy_slot) sessions;
 	size_t nsessions; /* allocated, including those lingering */
 	size_t nactive;	  /* not yet ended: what max_sessions caps */
@@ -224,6 +230,11 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	if (p->stopping || p->nactive >= p->cfg->limits.max_sessions) {
 		log_warnx("session=%s refused client=%s reason=%s", id, client,
 		    p->stopping ? "shutdown" : "session-limit");
+		metrics_session_open(
+		    metrics_listener(listener_config(l)->address));
+		metrics_session_close(p->stopping
+		                          ? SESSION_REASON_SHUTDOWN
+		                          : SESSION_REASON_SESSION_LIMIT);
 		proxy_emit_refusal(p, id, client, l,
 		    p->stopping ? "shutdown" : "session-limit");
 		session_refuse(bev, p->stopping ? "system-shutdown"
@@ -251,6 +262,15 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	    session_new(&env, p->cfg, id, bev, &peer, listener_config(l), NULL);
 }
 
+/* Whether cfg asks for the metrics endpoint the proxy runs. */
+static bool
+proxy_same_metrics(const struct proxy *p, const struct config *cfg)
+{
+	if (p->metrics_address == NULL || cfg->metrics.address == NULL)
+		return p->metrics_address == cfg->metrics.address;
+	return strcmp(p->metrics_address, cfg->metrics.address) == 0;
+}
+
 static void
 proxy_reload(struct proxy *p)
 {
@@ -276,6 +296,13 @@ proxy_reload(struct proxy *p)
 	}
 	events_free(p->events);
 	p->events = ev;
+	if (cfg->log.syslog != p->cfg->log.syslog ||
+	    cfg->log.facility != p->cfg->log.facility)
+		log_use_syslog(cfg->log.syslog, cfg->log.facility);
+	if (!proxy_same_metrics(p, cfg))
+		log_warnx("reload: metrics.address changes at restart; still "
+		          "serving %s",
+		    p->metrics_address ? p->metrics_address : "nothing");
 	filter_chain_inherit(cfg->chain, p->chain);
 	config_unref(p->cfg);
 	p->cfg = cfg;
@@ -304,6 +331,7 @@ proxy_shutdown(struct proxy *p)
 	if (p->stopping)
 		return;
 	p->stopping = true;
+	metrics_set_accepting(false);
 	log_info("shutdown: stopping %zu listeners and %zu sessions",
 	    p->nlisteners, p->nsessions);
 	for (i = 0; i < p->nlisteners; i++)
@@ -364,6 +392,7 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	size_t i;
 
 	TAILQ_INIT(&p->sessions);
+	metrics_init();
 	if (RAND_bytes((unsigned char *)&p->run_id, sizeof(p->run_id)) != 1)
 		p->run_id = (uint32_t)getpid();
 	p->base = event_base_new();
@@ -387,7 +416,19 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 			return NULL;
 		}
 		p->listeners[p->nlisteners++] = l;
+		/* Listed with zero sessions from the first scrape on. */
+		(void)metrics_listener(cfg->listen[i].address);
 	}
+	if (cfg->metrics.address != NULL) {
+		p->metrics =
+		    metrics_http_new(p->base, cfg->metrics.address, err);
+		if (p->metrics == NULL) {
+			proxy_free(p);
+			return NULL;
+		}
+		p->metrics_address = xstrdup(cfg->metrics.address);
+	}
+	metrics_set_accepting(true);
 	signal(SIGPIPE, SIG_IGN);
 	p->sig_int = evsignal_new(p->base, SIGINT, proxy_signal_cb, p);
 	p->sig_term = evsignal_new(p->base, SIGTERM, proxy_signal_cb, p);
@@ -427,6 +468,9 @@ proxy_free(struct proxy *p)
 	for (i = 0; i < p->nlisteners; i++)
 		listener_free(p->listeners[i]);
 	free(p->listeners);
+	metrics_set_accepting(false);
+	metrics_http_free(p->metrics);
+	free(p->metrics_address);
 	if (p->sig_int != NULL) {
 		event_free(p->sig_int);
 		event_free(p->sig_term);

@@ -15,6 +15,7 @@
 
 #include "filter.h"
 #include "log.h"
+#include "metrics.h"
 #include "redact.h"
 #include "session_int.h"
 #include "xmalloc.h"
@@ -317,13 +318,19 @@ static void
 relay_account(struct conn *c, const struct xnode *el)
 {
 	struct session *s = c->session;
+	enum metrics_kind kind;
 
-	if (relay_is_stanza(el)) {
-		if (c->side == CONN_CLIENT)
-			s->stanzas_c2s++;
-		else
-			s->stanzas_s2c++;
-	}
+	if (!relay_is_stanza(el))
+		return;
+	if (c->side == CONN_CLIENT)
+		s->stanzas_c2s++;
+	else
+		s->stanzas_s2c++;
+	kind = el->name[0] == 'm'   ? METRICS_MESSAGE
+	       : el->name[0] == 'p' ? METRICS_PRESENCE
+	                            : METRICS_IQ;
+	metrics_stanza(
+	    c->side == CONN_CLIENT ? METRICS_C2S : METRICS_S2C, kind);
 }
 
 /*
@@ -578,6 +585,8 @@ relay_parse_error(struct conn *c)
 
 	log_info("session=%s parse-error=%s dir=%s detail=\"%s\"", s->id,
 	    xmlstream_err_str(err), c->dir, detail);
+	metrics_parse_error(
+	    c->side == CONN_CLIENT ? METRICS_C2S : METRICS_S2C, err);
 	session_stream_error(c, xmlstream_err_condition(err), detail,
 	    err == XMLSTREAM_ERR_TOO_BIG
 		? "<stanza-too-big xmlns='urn:xmpp:errors'/>"

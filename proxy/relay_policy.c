@@ -14,6 +14,7 @@
 #include "bounce.h"
 #include "filter.h"
 #include "log.h"
+#include "metrics.h"
 #include "redact.h"
 #include "session_int.h"
 #include "stanza.h"
@@ -29,6 +30,12 @@ static enum smack_dir
 policy_sm_back(const struct conn *c)
 {
 	return c->side == CONN_CLIENT ? SMACK_S2C : SMACK_C2S;
+}
+
+static enum metrics_dir
+policy_metrics_dir(const struct conn *c)
+{
+	return c->side == CONN_CLIENT ? METRICS_C2S : METRICS_S2C;
 }
 
 /* The chain new stanzas run through: the proxy's current one. */
@@ -135,6 +142,7 @@ policy_pass(
 {
 	struct relay_note note = {.verdict = FILTER_PASS};
 
+	metrics_stanza_verdict(policy_metrics_dir(c), FILTER_PASS);
 	relay_emit_element(c, el, bytes, len, &note);
 	return policy_forward(c, bytes, len);
 }
@@ -169,6 +177,7 @@ relay_policy(struct conn *c, struct xnode *el, const char *bytes, size_t len)
 	stanza_init(&st, el, filter_chain_attrs(chain));
 	filter_chain_run(chain, &st, &ctx, &res);
 	v = policy_settle(c, &st, res.verdict);
+	metrics_stanza_verdict(policy_metrics_dir(c), v);
 	note.verdict = v;
 	note.res = &res;
 	buf_init(&out);

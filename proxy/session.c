@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 #include "streamerr.h"
 #include "xmalloc.h"
@@ -304,6 +305,9 @@ session_on_connected(struct session *s)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 	log_debug("session=%s upstream connected", s->id);
+	if (s->connect_started != 0)
+		metrics_upstream_connect(metrics_now_ns() - s->connect_started);
+	s->connect_started = 0;
 	if (s->state == SESSION_CONNECTING)
 		session_set_state(s, SESSION_NEGOTIATING);
 	session_upstream_start(s);
@@ -391,6 +395,7 @@ session_close(struct session *s, enum session_reason reason)
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->reason = reason;
+	metrics_session_close(reason);
 	/* A dropped connection leaves an XEP-0198 session resumable: keep
 	 * its counts for the session that resumes it. A stream the server
 	 * got </stream:stream> on is over: nothing will resume it. */
@@ -590,6 +595,7 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 		s->state = connect ? SESSION_CONNECTING : SESSION_NEGOTIATING;
 	if (s->state != SESSION_PROXY_HEADER)
 		session_emit_open(s);
+	metrics_session_open(metrics_listener(listener->address));
 	session_arm_state(s);
 	conn_start(&s->client);
 	conn_start(&s->upstream);

@@ -50,6 +50,7 @@ enum session_reason {
 	/* transparent: the original destination is not allowed, or a loop */
 	SESSION_REASON_DESTINATION_REFUSED,
 };
+#define SESSION_NREASONS (SESSION_REASON_POLICY + 1)
 
 struct session;
 struct filter_chain;

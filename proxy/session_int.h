@@ -45,6 +45,8 @@ struct session {
 	bool client_pre_tls;
 	bool passthrough_open; /* passthrough: the server said <proceed/> */
 	struct timeval started;
+	uint64_t connect_started; /* metrics_now_ns() at the upstream connect
+	                           * in progress, 0 when none is */
 	time_t last_activity;	 /* for the idle timer */
 	struct event *timer;	 /* owned: the current state's timeout */
 	struct event *reaper;	 /* owned: frees the session after close */

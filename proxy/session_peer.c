@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 #include "streamerr.h"
 #include "xmalloc.h"
@@ -112,6 +113,7 @@ session_connect(struct session *s)
 	                               sizeof(host), &port, &errstr) == -1))
 		return -1;
 	session_upstream_proxy_header(s);
+	s->connect_started = metrics_now_ns();
 	if (s->dst_len > 0)
 		return bufferevent_socket_connect(s->upstream.bev,
 		    (struct sockaddr *)&s->dst_sa, (int)s->dst_len);

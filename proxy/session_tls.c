@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "session_int.h"
 #include "tlsctx.h"
 #include "xmalloc.h"
@@ -178,9 +179,12 @@ session_tls_up(struct conn *c)
 	if (upstream && s->cfg->upstream.verify && !info.verified) {
 		snprintf(why, sizeof(why), "certificate verify failed: %s",
 		    info.verify_error[0] ? info.verify_error : "no certificate");
+		metrics_tls_handshake(METRICS_LEG_UPSTREAM, false);
 		session_tls_failed(c, why);
 		return;
 	}
+	metrics_tls_handshake(
+	    upstream ? METRICS_LEG_UPSTREAM : METRICS_LEG_CLIENT, true);
 	session_tls_emit(s, upstream ? "upstream" : "client", mode, &info);
 	log_info("session=%s tls leg=%s mode=%s version=%s cipher=%s sni=%s "
 		 "verified=%s", s->id, upstream ? "upstream" : "client",
@@ -210,6 +214,14 @@ session_tls_failed(struct conn *c, const char *why)
 
 	if (s->state == SESSION_CLOSING)
 		return;
+	/* After the handshake it is a broken stream, not a failed
+	 * handshake (a certificate refused in session_tls_up is counted
+	 * there). */
+	if (c->tls == NULL || !tlsio_established(c->tls))
+		metrics_tls_handshake(c->side == CONN_CLIENT
+		                          ? METRICS_LEG_CLIENT
+		                          : METRICS_LEG_UPSTREAM,
+		    false);
 	if (c->side == CONN_CLIENT) {
 		log_info("session=%s client TLS failed: %s", s->id, why);
 		session_set_detail(s, "client TLS: %s", why);

@@ -31,6 +31,7 @@ enum xmlstream_err {
 	XMLSTREAM_ERR_TEXT,		 /* non-whitespace text at depth 1 */
 	XMLSTREAM_ERR_AFTER_CLOSE,	 /* bytes other than space after close */
 };
+#define XMLSTREAM_NERRS (XMLSTREAM_ERR_AFTER_CLOSE + 1)
 
 /* Callback results. */
 #define XMLSTREAM_CONTINUE 0

@@ -146,5 +146,13 @@ run -n -c "$tmp/good.json" -u 127.0.0.1:5223
 [ $rc = 0 ]
 ok $? "-u completes a config file that lacks the upstream"
 
+run -h
+[ $rc = 0 ] && has "$out" "--syslog"
+ok $? "-h lists --syslog"
+
+run -n --syslog -c "$tmp/good.json" -u 127.0.0.1:5223
+[ $rc = 0 ] && [ ! -s "$err" ]
+ok $? "-n --syslog checks the config and opens no syslog (nothing said)"
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -199,6 +199,13 @@ for want in '"tls": "starttls"' '"required": false' '"tls": "direct"' \
 		not_ok "no example shows $want"
 	fi
 done
+for want in '"metrics":' '"syslog": true'; do
+	if grep -qF -- "$want" "$XG_TOP_SRCDIR"/examples/*.json; then
+		ok "an example shows $want"
+	else
+		not_ok "no example shows $want"
+	fi
+done
 for want in starttls direct; do
 	if grep -A2 -F '"upstream"' "$XG_TOP_SRCDIR"/examples/*.json |
 	    grep -qF "\"tls\": \"$want\""; then
@@ -261,6 +268,21 @@ bad invalid-json "line 3, column 3: invalid JSON" \
   $U
 }"
 bad not-an-object "top level: expected an object" "[]"
+
+# The metrics endpoint stays on loopback unless told otherwise; the
+# operator log's syslog facility is one of a short list.
+bad metrics-remote "metrics.address: '0.0.0.0:9222' is not a loopback address" \
+    "{$L, $U, \"metrics\": {\"address\": \"0.0.0.0:9222\"}}"
+printf '%s\n' "{$L, $U, \"metrics\": {\"address\": \"0.0.0.0:9222\",
+    \"allow_remote\": true}}" >"$tmp/metrics-allowed.json"
+accepts "metrics.allow_remote allows a non-loopback address" \
+    -c "$tmp/metrics-allowed.json"
+bad metrics-no-address "metrics.address: required key is missing" \
+    "{$L, $U, \"metrics\": {}}"
+bad metrics-hostname "metrics.address: 'localhost:9222': not a numeric" \
+    "{$L, $U, \"metrics\": {\"address\": \"localhost:9222\"}}"
+bad log-facility "log.facility: expected one of 'daemon', 'user'" \
+    "{$L, $U, \"log\": {\"syslog\": true, \"facility\": \"kern\"}}"
 
 # TLS: what a listener needs, and files that cannot be used.
 S='"listen": [{"address": "127.0.0.1:5222", "tls": "starttls"}]'

@@ -28,7 +28,8 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xgtest  # noqa: E402
 from xgtest import (FAKE_FEATURES, HEADER, FakeUpstream, Raw, check,  # noqa: E402
-                    check_eq, of, run_async, stream_error, wait_until)
+                    check_eq, client_hello, of, run_async, stream_error,
+                    to_proceed, wait_until)
 
 tap = xgtest.Tap()
 
@@ -485,33 +486,6 @@ def t_verify_false(env):
           % (len(warns), nsess, err[-600:]))
 
 
-def client_hello():
-    """The bytes of a real TLS ClientHello for localhost."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = out.read()
-    check(hello[:2] == b"\x16\x03" and len(hello) > 100, "a ClientHello")
-    return hello
-
-
-def to_proceed(proxy):
-    """A Raw client that sent <starttls/> and got <proceed/>."""
-    raw = Raw(proxy.port)
-    raw.send(HEADER)
-    raw.read_until(r"</stream:features>", what="pre-TLS features")
-    raw.send(STARTTLS)
-    raw.read_until(r"<proceed\b[^>]*/>", what="<proceed/>")
-    raw.clear()
-    return raw
-
-
 def starttls_proxy(env, **extra):
     prosody = env.prosody(**prosody_tls(env))
     return env.proxy(prosody.address, listen_opts={"tls": "starttls"},
@@ -533,10 +507,10 @@ def closes(proxy, n):
 def t_client_aborts_handshake(env):
     proxy = starttls_proxy(env)
     hello = client_hello()
-    raw = to_proceed(proxy)
+    raw = to_proceed(proxy.port)
     raw.send(hello[:len(hello) // 2])
     raw.close()
-    raw = to_proceed(proxy)
+    raw = to_proceed(proxy.port)
     raw.close()
     for e in closes(proxy, 2):
         check(e.get("reason") in ("client-tls-failed", "client-dropped"),
@@ -551,7 +525,7 @@ def t_client_stalls_handshake(env):
     proxy = starttls_proxy(env, limits={"handshake_timeout_s": 1})
     hello = client_hello()
     t0 = time.monotonic()
-    raw = to_proceed(proxy)
+    raw = to_proceed(proxy.port)
     raw.send(hello[:len(hello) // 2])
     raw.read_to_eof(timeout=6)
     took = time.monotonic() - t0
@@ -609,7 +583,7 @@ def t_client_garbage(env):
     closed_reasons = []
 
     def attack():
-        raw = to_proceed(proxy)
+        raw = to_proceed(proxy.port)
         raw.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" + bytes(range(256)))
         raw.read_to_eof(timeout=5)
         e = proxy.wait_event(lambda e: e.get("event") == "session.close",

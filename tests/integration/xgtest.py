@@ -66,8 +66,9 @@ class Failure(Exception):
 
 
 class Skip(Exception):
-    """The machine refuses what a case needs (a kernel module, a command):
-    the case is reported as a TAP skip with this reason, never a pass."""
+    """A case that cannot run on this machine (the message says why): TAP
+    "ok N - ... # SKIP why". Only for what the machine refuses (namespaces,
+    privileges), never for a missing package CI installs."""
 
 
 def check(cond, what):
@@ -618,6 +619,33 @@ class Raw:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                              b"\x01\x00\x00\x00\x00\x00\x00\x00")
         self.sock.close()
+
+
+def client_hello():
+    """The bytes of a real TLS ClientHello for localhost."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    check(hello[:2] == b"\x16\x03" and len(hello) > 100, "a ClientHello")
+    return hello
+
+
+def to_proceed(port):
+    """A Raw client at port that sent <starttls/> and got <proceed/>."""
+    raw = Raw(port)
+    raw.send(HEADER)
+    raw.read_until(r"</stream:features>", what="pre-TLS features")
+    raw.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    raw.read_until(r"<proceed\b[^>]*/>", what="<proceed/>")
+    raw.clear()
+    return raw
 
 
 class FakeUpstream:

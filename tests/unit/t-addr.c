@@ -203,11 +203,49 @@ test_format(void)
 	is_str(out, "unknown(family=1)", "format an unknown family");
 }
 
+/* What the metrics endpoint may bind without metrics.allow_remote. */
+static void
+test_loopback(void)
+{
+	static const struct {
+		const char *addr;
+		int loopback;
+	} cases[] = {
+	    {"127.0.0.1:1", 1},
+	    {"127.255.0.9:1", 1},
+	    {"[::1]:1", 1},
+	    {"[::ffff:127.0.0.1]:1", 1},
+	    {"0.0.0.0:1", 0},
+	    {"128.0.0.1:1", 0},
+	    {"10.0.0.1:1", 0},
+	    {"[::]:1", 0},
+	    {"[::2]:1", 0},
+	    {"[::ffff:10.0.0.1]:1", 0},
+	    {"[2001:db8::1]:1", 0},
+	};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *errstr;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (addr_parse_numeric(cases[i].addr, &ss, &len, &errstr) ==
+		    -1) {
+			ok(0, "%s parses", cases[i].addr);
+			continue;
+		}
+		is_int(addr_is_loopback((struct sockaddr *)&ss),
+		    cases[i].loopback, "%s is %sloopback", cases[i].addr,
+		    cases[i].loopback ? "" : "not ");
+	}
+}
+
 int
 main(void)
 {
 	test_split();
 	test_numeric();
 	test_format();
+	test_loopback();
 	return done_testing();
 }
