@@ -11,7 +11,9 @@ behaviour itself: the cases say what must be seen.
 
 Environment: XG_BIN (the daemon), XG_TOP_SRCDIR, XG_TOP_BUILDDIR, set by
 `make check`; CI=true turns a missing Prosody or slixmpp into a failure
-instead of a skip.
+instead of a skip; XG_KEEP=1 keeps every case's temp dir (its events.jsonl
+are seed material for tests/fuzz/seeds-from-events.py), not only a failed
+one's.
 """
 
 import asyncio
@@ -746,7 +748,7 @@ class Env:
                 err = err or e
         for p in self.prosodies:
             p.stop()
-        if not failed and err is None:
+        if not failed and err is None and not os.environ.get("XG_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
         if err is not None:
             raise err
