@@ -359,8 +359,9 @@ static void
 proxy_report(struct proxy *p)
 {
 	log_info("report: sessions=%zu active=%zu accepted=%llu "
-		 "stopping=%d", p->nsessions, p->nactive,
-	    (unsigned long long)p->next_id, p->stopping);
+		 "stopping=%d rate_limit_addresses=%zu", p->nsessions,
+	    p->nactive, (unsigned long long)p->next_id, p->stopping,
+	    p->rl != NULL ? ratelimit_size(p->rl) : 0);
 	filter_chain_log_counters(p->chain);
 }
 
