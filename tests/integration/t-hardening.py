@@ -193,12 +193,7 @@ def t_rate_limit(env):
 def t_sessions_per_ip(env):
     prosody = env.prosody()
     proxy = env.proxy(prosody.address, limits={"sessions_per_ip": 2})
-    held = []
-    for _ in range(2):
-        c = Raw(proxy.port)
-        c.send(HEADER)
-        c.read_until(r"</stream:features>", what="features")
-        held.append(c)
+    held = [xgtest.open_stream(proxy.port) for _ in range(2)]
     third = Raw(proxy.port)
     got = third.read_to_eof()
     check_eq(stream_error(got), "policy-violation", "the third's error")
@@ -212,9 +207,7 @@ def t_sessions_per_ip(env):
     held[0].read_to_eof()
     xgtest.wait_until(lambda: len(of(proxy.events(), "session.close")) == 2,
                       10, "the first held session to close")
-    fourth = Raw(proxy.port)
-    fourth.send(HEADER)
-    fourth.read_until(r"</stream:features>", what="features for a new one")
+    fourth = xgtest.open_stream(proxy.port)
     for c in (held[1], fourth):
         c.send("</stream:stream>")
         c.read_to_eof()

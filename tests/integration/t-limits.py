@@ -131,12 +131,7 @@ def small_buffers(sock):
 def t_max_sessions(env):
     prosody = env.prosody()
     proxy = env.proxy(prosody.address, limits={"max_sessions": 2})
-    held = []
-    for _ in range(2):
-        c = Raw(proxy.port)
-        c.send(HEADER)
-        c.read_until(r"</stream:features>", what="features")
-        held.append(c)
+    held = [xgtest.open_stream(proxy.port) for _ in range(2)]
     third = Raw(proxy.port)
     third.send(HEADER)
     got = third.read_to_eof()

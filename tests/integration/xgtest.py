@@ -592,6 +592,15 @@ class Raw:
         self.sock.close()
 
 
+def open_stream(port, **kw):
+    """A Raw client (kw as for Raw) that sent a stream header and got the
+    server's features: a session in negotiation, held open."""
+    c = Raw(port, **kw)
+    c.send(HEADER)
+    c.read_until(r"</stream:features>", what="features")
+    return c
+
+
 class FakeUpstream:
     """A one-connection server standing in for a broken upstream: after the
     client's stream header it sends reply (bytes, or a function given the
