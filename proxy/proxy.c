@@ -196,14 +196,11 @@ proxy_rate_refused(struct proxy *p, evutil_socket_t fd,
 	ratelimit_key_str(&rr->key, key, sizeof(key));
 	if (rate)
 		snprintf(detail, sizeof(detail),
-		    "more than %u new "
-		    "connections in %u s from %s",
-		    rp.rate, rp.interval_s, key);
+		    "more than %u new connections in %u s from %s", rp.rate,
+		    rp.interval_s, key);
 	else
 		snprintf(detail, sizeof(detail),
-		    "%u sessions already open "
-		    "from %s",
-		    rr->open, key);
+		    "%u sessions already open from %s", rr->open, key);
 	if (rr->log)
 		log_warnx("session=%s refused client=%s reason=rate-limit "
 		          "refused=%u detail=\"%s\" (one line per address "
