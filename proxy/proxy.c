@@ -196,8 +196,9 @@ proxy_rate_refused(struct proxy *p, evutil_socket_t fd,
 	ratelimit_key_str(&rr->key, key, sizeof(key));
 	if (rate)
 		snprintf(detail, sizeof(detail),
-		    "more than %u new connections in %u s from %s", rp.rate,
-		    rp.interval_s, key);
+		    "over the rate of %u new connections per %u s (burst %u) "
+		    "from %s",
+		    rp.rate, rp.interval_s, rp.burst, key);
 	else
 		snprintf(detail, sizeof(detail),
 		    "%u sessions already open from %s", rr->open, key);

@@ -170,8 +170,8 @@ def t_rate_limit(env):
         pair = [x["event"] for x in evs[e["session"]]]
         check_eq(pair, ["session.open", "session.close"],
                  "a refused connection's events")
-        check_eq(e.get("detail"), "more than 3 new connections in 6 s from "
-                 "127.0.0.1", "detail")
+        check_eq(e.get("detail"), "over the rate of 3 new connections per "
+                 "6 s (burst 3) from 127.0.0.1", "detail")
     lines = rate_limit_lines(proxy)
     check_eq(len(lines), 1, "operator log lines for 4 refusals: %r" % lines)
     # The session that was open all along still works.
