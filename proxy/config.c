@@ -42,6 +42,8 @@ config_new(void)
 	cfg->upstream.verify = true;
 	cfg->tls.min_version = TLS1_2_VERSION;
 	cfg->limits.max_stanza_bytes = CONFIG_DEFAULT_MAX_STANZA_BYTES;
+	cfg->limits.preauth_stanza_bytes = CONFIG_DEFAULT_PREAUTH_STANZA_BYTES;
+	cfg->limits.connections_interval_s = 60;
 	cfg->limits.max_sessions = 10000;
 	cfg->limits.connect_timeout_s = 10;
 	cfg->limits.handshake_timeout_s = 30;

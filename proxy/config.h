@@ -126,6 +126,8 @@ struct config {
 	struct tlsctx *tls_client; /* toward the upstream, NULL for none */
 	struct {
 		size_t max_stanza_bytes;
+		/* until the client authenticated, both legs */
+		size_t preauth_stanza_bytes;
 		unsigned max_sessions;
 		unsigned connect_timeout_s;
 		unsigned handshake_timeout_s;
@@ -133,6 +135,13 @@ struct config {
 		unsigned proxy_header_timeout_s; /* PROXY header after accept */
 		unsigned regex_match_limit; /* PCRE2 match limit per pattern */
 		unsigned regex_depth_limit; /* PCRE2 backtracking depth */
+		/* Per client address (IPv4, IPv6 /64), checked at accept:
+		 * new connections per interval (0: no limit) with a burst,
+		 * and sessions open at once (0: no limit). */
+		unsigned connections_per_ip;
+		unsigned connections_interval_s;
+		unsigned connections_burst;
+		unsigned sessions_per_ip;
 	} limits;
 	struct config_filter *filters; /* owned array, chain order */
 	size_t nfilters;
@@ -156,6 +165,10 @@ struct config {
 
 #define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
 #define CONFIG_MIN_STANZA_BYTES 10000 /* RFC 6120 13.12 floor */
+/* Before authentication: ejabberd's figure. A SCRAM or PLAIN exchange and
+ * Prosody's features take well under 2 KiB an element. */
+#define CONFIG_DEFAULT_PREAUTH_STANZA_BYTES 8192
+#define CONFIG_MIN_PREAUTH_STANZA_BYTES 4096
 /* PCRE2's own defaults are 10 million steps and a depth of 10 million: far
  * more than any sane rule needs on one stanza, and seconds of CPU for a
  * hostile one. */

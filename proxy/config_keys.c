@@ -41,6 +41,7 @@
 #else
 #define MAX_RECORD_BYTES 0xffffffffLL
 #endif
+#define MAX_RATE_INTERVAL_S 86400      /* a day */
 
 /* Longest host name (RFC 1035) plus NUL, enough for any IPv6 literal too. */
 #define HOST_MAX 256
@@ -702,10 +703,69 @@ static const struct config_key limits_keys[] = {
 	{.name = "regex_depth_limit", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, regex_depth_limit), .min = 100,
 	    .max = MAX_REGEX_LIMIT},
+	{.name = "preauth_stanza_bytes", .type = CONFIG_KEY_SIZE,
+	    .offset = IN(limits, preauth_stanza_bytes),
+	    .min = CONFIG_MIN_PREAUTH_STANZA_BYTES, .max = MAX_STANZA_BYTES},
+	{.name = "connections_per_ip", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, connections_per_ip), .min = 0,
+	    .max = MAX_SESSIONS},
+	{.name = "connections_interval_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, connections_interval_s), .min = 1,
+	    .max = MAX_RATE_INTERVAL_S},
+	{.name = "connections_burst", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, connections_burst), .min = 1,
+	    .max = MAX_SESSIONS},
+	{.name = "sessions_per_ip", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, sessions_per_ip), .min = 0,
+	    .max = MAX_SESSIONS},
 };
+static const struct config_table limits_table;
+
+/* Reports key: reason (with the path of the key). */
+static void
+key_error(struct config_ctx *ctx, const char *key, const char *reason)
+{
+	size_t mark = config_path_push_key(ctx, key);
+
+	config_error(ctx, "%s", reason);
+	config_path_pop(ctx, mark);
+}
+
+/*
+ * The pre-authentication limit cannot pass the general one; the rate's
+ * interval and burst mean nothing without a rate, and the burst defaults
+ * to the rate (that many connections at once, then the rate).
+ */
+static void
+check_limits(struct config_ctx *ctx, void *obj, unsigned long long seen)
+{
+	struct config *cfg = ctx->cfg;
+	char why[96];
+
+	(void)obj;
+	if (cfg->limits.preauth_stanza_bytes > cfg->limits.max_stanza_bytes) {
+		snprintf(why, sizeof(why),
+		    "must not exceed limits.max_stanza_bytes (%zu)",
+		    cfg->limits.max_stanza_bytes);
+		key_error(ctx, "preauth_stanza_bytes", why);
+	}
+	if (cfg->limits.connections_per_ip == 0) {
+		if (config_key_seen(&limits_table, seen, "connections_burst"))
+			key_error(ctx, "connections_burst",
+			    "needs limits.connections_per_ip");
+		if (config_key_seen(
+		        &limits_table, seen, "connections_interval_s"))
+			key_error(ctx, "connections_interval_s",
+			    "needs limits.connections_per_ip");
+	} else if (!config_key_seen(&limits_table, seen, "connections_burst")) {
+		cfg->limits.connections_burst = cfg->limits.connections_per_ip;
+	}
+}
+
 static const struct config_table limits_table = {
 	.keys = limits_keys,
 	.nkeys = NKEYS(limits_keys),
+	.check = check_limits,
 };
 
 #define LOG(f) offsetof(struct config_log, f)

@@ -51,6 +51,13 @@ conn_set_parser(struct conn *c, const struct xmlstream_cbs *cbs)
 }
 
 void
+conn_set_max(struct conn *c, size_t max_element_bytes)
+{
+	c->max_bytes = max_element_bytes;
+	xmlstream_set_max(c->xs, max_element_bytes);
+}
+
+void
 conn_fini(struct conn *c)
 {
 	if (c->bev != NULL) {

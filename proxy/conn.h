@@ -70,6 +70,8 @@ void conn_init(struct conn *, struct session *, enum conn_side,
     size_t max_element_bytes);
 /* A fresh parser with other callbacks, for the stream that starts next. */
 void conn_set_parser(struct conn *, const struct xmlstream_cbs *);
+/* The parser's element size limit from now on (and for later parsers). */
+void conn_set_max(struct conn *, size_t max_element_bytes);
 void conn_fini(struct conn *);
 /* Starts reading (and the libevent callbacks). */
 void conn_start(struct conn *);

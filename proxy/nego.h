@@ -77,7 +77,8 @@ const char *nego_identity(const struct nego *, char *buf, size_t len);
 struct nego_policy {
 	bool strip_starttls; /* the server's STARTTLS is not the client's */
 	bool offer_starttls; /* the proxy's own optional STARTTLS instead */
-	size_t max_bytes;    /* the proxy's max_stanza_bytes */
+	size_t max_bytes;    /* the proxy's element limit now (before or
+	                      * after authentication) */
 	unsigned idle_s;     /* the proxy's idle timeout */
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The daemon's context. Accepts connections into sessions (or refuses them
- * past max_sessions), keeps the live-session list for shutdown, reloads the
+ * past max_sessions or a per-address limit), keeps the live-session list for shutdown, reloads the
  * config on SIGHUP (built whole first, swapped in only when valid; running
  * sessions keep the config they started with) and shuts down in order on
  * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -32,17 +34,23 @@
 #include "metrics_http.h"
 #include "netmatch.h"
 #include "proxy.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "smack.h"
 #include "transparent.h"
+#include "streamerr.h"
 #include "xmalloc.h"
 
 #define PROXY_SHUTDOWN_GRACE_S 8
+/* Client addresses the per-address limits remember (about 1 MiB). */
+#define PROXY_RATELIMIT_SLOTS 16384
 
 struct proxy_slot {
 	TAILQ_ENTRY(proxy_slot) entry;
 	struct proxy *proxy;	 /* borrowed */
 	struct session *session; /* owned by itself: ends via session_close */
+	struct ratelimit_key rl_key; /* the client's address, as counted */
+	bool rl_tracked;             /* counted: released when it ends */
 };
 
 struct proxy {
@@ -53,6 +61,8 @@ struct proxy {
 	 * through, running sessions included */
 	struct filter_chain *chain;
 	struct smack_table *smtab; /* owned: parked stream management */
+	struct ratelimit *rl;      /* owned: made when a per-address limit is
+	                            * first on */
 	char *config_path;	 /* owned or NULL */
 	bool trace;
 	struct events *events;	     /* owned; sessions see it through env */
@@ -77,6 +87,8 @@ proxy_session_closed(void *arg, struct session *s)
 	struct proxy_slot *slot = arg;
 
 	slot->proxy->nactive--;
+	if (slot->rl_tracked)
+		ratelimit_release(slot->proxy->rl, &slot->rl_key);
 }
 
 static void
@@ -95,7 +107,7 @@ proxy_session_freed(void *arg, struct session *s)
 /* A refused connection is still a session in the events: open, then close. */
 static void
 proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
-    const struct listener *l, const char *reason)
+    const struct listener *l, const char *reason, const char *detail)
 {
 	cJSON *ev;
 
@@ -112,6 +124,10 @@ proxy_emit_refusal(struct proxy *p, const char *id, const char *client,
 	events_emit(p->events, ev, NULL);
 	ev = events_begin("session.close", id);
 	cJSON_AddStringToObject(ev, "reason", reason);
+	if (detail != NULL)
+		cJSON_AddStringToObject(ev, "detail", detail);
+	else
+		cJSON_AddNullToObject(ev, "detail");
 	cJSON_AddNumberToObject(ev, "duration_s", 0);
 	cJSON_AddNullToObject(ev, "jid");
 	events_emit(p->events, ev, NULL);
@@ -195,6 +211,128 @@ proxy_transparent(struct proxy *p, const struct listener *l, evutil_socket_t fd,
 		    "transparent_allow");
 		peer->refused = why;
 	}
+ * Refuses a connection at once, with nothing allocated for it: the stream
+ * header and error in one non-blocking write (a fresh socket's buffer
+ * takes them whole), the write side shut, what the client already sent
+ * read and dropped (a close over unread bytes would send a reset that can
+ * destroy the error), and the socket closed. Nothing lingers, so a flood
+ * of refused connections holds neither memory nor descriptors.
+ */
+/* A refused connection is a session in the metrics too: opened, closed. */
+static void
+proxy_count_refusal(const struct listener *l, enum session_reason reason)
+{
+	metrics_session_open(metrics_listener(listener_config(l)->address));
+	metrics_session_close(reason);
+}
+
+static void
+proxy_refuse_now(evutil_socket_t fd, const char *condition, const char *text)
+{
+	char sink[4096];
+	struct buf b;
+	int i;
+
+	buf_init(&b);
+	streamerr_header(&b, NULL);
+	streamerr_error(&b, condition, text, NULL);
+	(void)send(fd, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	buf_fini(&b);
+	(void)shutdown(fd, SHUT_WR);
+	for (i = 0; i < 4 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0;
+	     i++)
+		;
+	evutil_closesocket(fd);
+}
+
+static double
+proxy_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The per-address limits (limits.connections_per_ip, sessions_per_ip) for
+ * a new connection. Refused: events, at most one operator log line per
+ * address and interval, policy-violation (the client broke a limit set for
+ * it, RFC 6120 4.9.3.14; resource-constraint would blame the server), and
+ * the socket is closed; returns true. Admitted: *rr says what to release.
+ */
+static bool
+proxy_rate_refused(struct proxy *p, evutil_socket_t fd,
+    const struct sockaddr *sa, const char *id, const char *client,
+    const struct listener *l, struct ratelimit_result *rr)
+{
+	const struct ratelimit_params rp = {
+	    .rate = p->cfg->limits.connections_per_ip,
+	    .interval_s = p->cfg->limits.connections_interval_s,
+	    .burst = p->cfg->limits.connections_burst,
+	    .max_open = p->cfg->limits.sessions_per_ip,
+	};
+	uint64_t seed = 0;
+	char key[64], detail[160];
+	bool rate;
+
+	memset(rr, 0, sizeof(*rr));
+	if (p->rl == NULL) {
+		if (!ratelimit_active(&rp))
+			return false;
+		if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+			seed = (uint64_t)getpid() ^ (uint64_t)time(NULL);
+		p->rl = ratelimit_new(PROXY_RATELIMIT_SLOTS, seed);
+	}
+	ratelimit_set(p->rl, &rp);
+	ratelimit_admit(p->rl, sa, proxy_now(), rr);
+	if (rr->verdict == RATELIMIT_ADMIT)
+		return false;
+	rate = rr->verdict == RATELIMIT_RATE;
+	ratelimit_key_str(&rr->key, key, sizeof(key));
+	if (rate)
+		snprintf(detail, sizeof(detail),
+		    "over the rate of %u new connections per %u s (burst %u) "
+		    "from %s",
+		    rp.rate, rp.interval_s, rp.burst, key);
+	else
+		snprintf(detail, sizeof(detail),
+		    "%u sessions already open from %s", rr->open, key);
+	if (rr->log)
+		log_warnx("session=%s refused client=%s reason=rate-limit "
+		          "refused=%u detail=\"%s\" (one line per address "
+		          "and %u s)",
+		    id, client, rr->refused, detail, rp.interval_s);
+	proxy_count_refusal(l, SESSION_REASON_RATE_LIMIT);
+	proxy_emit_refusal(p, id, client, l,
+	    session_reason_str(SESSION_REASON_RATE_LIMIT), detail);
+	proxy_refuse_now(fd, "policy-violation",
+	    rate ? "too many connections from your address; try again later"
+	         : "too many sessions from your address");
+	return true;
+}
+
+/* Past max_sessions or shutting down: a header and the error, flushed. */
+static void
+proxy_refuse_session(struct proxy *p, evutil_socket_t fd, const char *id,
+    const char *client, const struct listener *l)
+{
+	const char *reason = p->stopping ? "shutdown" : "session-limit";
+	struct bufferevent *bev;
+
+	log_warnx("session=%s refused client=%s reason=%s", id, client, reason);
+	proxy_count_refusal(l, p->stopping ? SESSION_REASON_SHUTDOWN
+					   : SESSION_REASON_SESSION_LIMIT);
+	proxy_emit_refusal(p, id, client, l, reason, NULL);
+	bev = bufferevent_socket_new(
+	    p->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	session_refuse(bev,
+	    p->stopping ? "system-shutdown" : "resource-constraint",
+	    p->stopping ? "xmppgate is shutting down" : "too many sessions");
 }
 
 static void
@@ -204,13 +342,22 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	struct proxy *p = arg;
 	struct bufferevent *bev;
 	struct session_env env = { 0 };
-	struct session_peer peer = {0};
+	struct session_peer peer = { 0 };
+	struct ratelimit_result rr;
 	struct proxy_slot *slot;
 	char client[INET6_ADDRSTRLEN + 8], id[32], why[256];
 	int one = 1;
 
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_format(sa, client, sizeof(client));
+	snprintf(id, sizeof(id), "%08x.%llu", p->run_id,
+	    (unsigned long long)++p->next_id);
+	if (p->stopping || p->nactive >= p->cfg->limits.max_sessions) {
+		proxy_refuse_session(p, fd, id, client, l);
+		return;
+	}
+	if (proxy_rate_refused(p, fd, sa, id, client, l, &rr))
+		return;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((size_t)salen <= sizeof(peer.addr)) {
 		memcpy(&peer.addr, sa, (size_t)salen);
 		peer.addr_len = (socklen_t)salen;
@@ -219,34 +366,20 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	if (getsockname(fd, (struct sockaddr *)&peer.local, &peer.local_len) ==
 	    -1)
 		peer.local_len = 0;
-	bev = bufferevent_socket_new(p->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	bev = bufferevent_socket_new(
+	    p->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		evutil_closesocket(fd);
-		return;
-	}
-	snprintf(id, sizeof(id), "%08x.%llu", p->run_id,
-	    (unsigned long long)++p->next_id);
-	if (p->stopping || p->nactive >= p->cfg->limits.max_sessions) {
-		log_warnx("session=%s refused client=%s reason=%s", id, client,
-		    p->stopping ? "shutdown" : "session-limit");
-		metrics_session_open(
-		    metrics_listener(listener_config(l)->address));
-		metrics_session_close(p->stopping
-		                          ? SESSION_REASON_SHUTDOWN
-		                          : SESSION_REASON_SESSION_LIMIT);
-		proxy_emit_refusal(p, id, client, l,
-		    p->stopping ? "shutdown" : "session-limit");
-		session_refuse(bev, p->stopping ? "system-shutdown"
-						: "resource-constraint",
-		    p->stopping ? "xmppgate is shutting down"
-				: "too many sessions");
+		if (rr.tracked)
+			ratelimit_release(p->rl, &rr.key);
 		return;
 	}
 	if (listener_config(l)->transparent)
 		proxy_transparent(p, l, fd, &peer, why, sizeof(why));
 	slot = xcalloc(1, sizeof(*slot));
 	slot->proxy = p;
+	slot->rl_key = rr.key;
+	slot->rl_tracked = rr.tracked;
 	TAILQ_INSERT_TAIL(&p->sessions, slot, entry);
 	p->nsessions++;
 	p->nactive++;
@@ -352,8 +485,9 @@ static void
 proxy_report(struct proxy *p)
 {
 	log_info("report: sessions=%zu active=%zu accepted=%llu "
-		 "stopping=%d", p->nsessions, p->nactive,
-	    (unsigned long long)p->next_id, p->stopping);
+		 "stopping=%d rate_limit_addresses=%zu", p->nsessions,
+	    p->nactive, (unsigned long long)p->next_id, p->stopping,
+	    p->rl != NULL ? ratelimit_size(p->rl) : 0);
 	filter_chain_log_counters(p->chain);
 }
 
@@ -486,6 +620,7 @@ proxy_free(struct proxy *p)
 		evdns_base_free(p->dns, 0);
 	config_unref(p->cfg);
 	smack_table_free(p->smtab);
+	ratelimit_free(p->rl);
 	free(p->config_path);
 	if (p->base != NULL)
 		event_base_free(p->base);

@@ -411,8 +411,13 @@ relay_apply_nego(struct conn *c, const struct xnode *el, unsigned bits)
 
 	if (bits & NEGO_AUTH_BEGIN)
 		relay_check_cbind(s);
-	if (bits & NEGO_AUTH_OUTCOME)
+	if (bits & NEGO_AUTH_OUTCOME) {
 		relay_emit_auth(s);
+		/* From the next byte on, an authenticated client's stanzas
+		 * may be as big as max_stanza_bytes, both ways. */
+		conn_set_max(&s->client, session_element_limit(s));
+		conn_set_max(&s->upstream, session_element_limit(s));
+	}
 	if (bits & NEGO_BOUND) {
 		relay_emit_bind(s, false);
 		smack_set_jid(s->sm, s->nego.jid);
@@ -471,7 +476,7 @@ relay_rewrite_nonza(struct conn *c, struct xnode *el, struct buf *out)
 	struct nego_policy pol = {
 		.strip_starttls = s->client_tls != CONFIG_TLS_PASSTHROUGH,
 		.offer_starttls = s->client_pre_tls && !s->nego.authenticated,
-		.max_bytes = s->cfg->limits.max_stanza_bytes,
+		.max_bytes = session_element_limit(s),
 		.idle_s = s->cfg->limits.idle_timeout_s,
 	};
 	bool changed;
@@ -582,11 +587,18 @@ relay_parse_error(struct conn *c)
 	struct session *s = c->session;
 	enum xmlstream_err err = xmlstream_error(c->xs);
 	const char *detail = xmlstream_error_detail(c->xs);
+	char pre[320];
 
+	/* The smaller limit before authentication: say which one it was. */
+	if (err == XMLSTREAM_ERR_TOO_BIG && !s->nego.authenticated) {
+		snprintf(pre, sizeof(pre), "before authentication: %s", detail);
+		detail = pre;
+	}
 	log_info("session=%s parse-error=%s dir=%s detail=\"%s\"", s->id,
 	    xmlstream_err_str(err), c->dir, detail);
 	metrics_parse_error(
 	    c->side == CONN_CLIENT ? METRICS_C2S : METRICS_S2C, err);
+	session_set_detail(s, "%s parse error: %s", c->dir, detail);
 	session_stream_error(c, xmlstream_err_condition(err), detail,
 	    err == XMLSTREAM_ERR_TOO_BIG
 		? "<stanza-too-big xmlns='urn:xmpp:errors'/>"

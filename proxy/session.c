@@ -70,6 +70,7 @@ session_reason_str(enum session_reason r)
 	    [SESSION_REASON_POLICY] = "policy",
 	    [SESSION_REASON_PROXY_PROTOCOL] = "proxy-protocol",
 	    [SESSION_REASON_DESTINATION_REFUSED] = "destination-refused",
+	    [SESSION_REASON_RATE_LIMIT] = "rate-limit",
 	};
 
 	if ((size_t)r < sizeof(names) / sizeof(names[0]) && names[r] != NULL)
@@ -155,6 +156,13 @@ session_set_state(struct session *s, enum session_state st)
 	    session_state_str(s->state), session_state_str(st));
 	s->state = st;
 	session_arm_state(s);
+}
+
+size_t
+session_element_limit(const struct session *s)
+{
+	return s->nego.authenticated ? s->cfg->limits.max_stanza_bytes
+	                             : s->cfg->limits.preauth_stanza_bytes;
 }
 
 void
@@ -521,7 +529,7 @@ session_init_upstream(struct session *s, struct bufferevent *bev)
 
 	conn_init(&s->upstream, s, CONN_UPSTREAM, bev,
 	    up == CONFIG_TLS_STARTTLS ? &starttls_upstream_cbs : &relay_cbs,
-	    s->cfg->limits.max_stanza_bytes);
+	    session_element_limit(s));
 	s->client.peer = &s->upstream;
 	s->upstream.peer = &s->client;
 	s->upstream.ready = up == CONFIG_TLS_NONE;
@@ -535,7 +543,7 @@ session_init_upstream(struct session *s, struct bufferevent *bev)
  */
 static void
 session_init_legs(struct session *s, struct bufferevent *client,
-    struct bufferevent *upstream, size_t max)
+    struct bufferevent *upstream)
 {
 	enum config_tls up = s->cfg->upstream.tls;
 
@@ -544,7 +552,8 @@ session_init_legs(struct session *s, struct bufferevent *client,
 
 	s->client_pre_tls = s->client_tls == CONFIG_TLS_STARTTLS && !local;
 	conn_init(&s->client, s, CONN_CLIENT, client,
-	    local ? &starttls_client_cbs : &relay_cbs, max);
+	    local ? &starttls_client_cbs : &relay_cbs,
+	    session_element_limit(s));
 	s->client.connected = true;
 	s->client.phase = s->client_tls == CONFIG_TLS_DIRECT ? CONN_TLS_NEXT
 							     : CONN_PLAIN;
@@ -563,7 +572,6 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
     const struct config_listen *listener, struct bufferevent *upstream)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
-	size_t max = cfg->limits.max_stanza_bytes;
 	bool connect = upstream == NULL;
 
 	snprintf(s->id, sizeof(s->id), "%s", id);
@@ -582,7 +590,7 @@ session_new(const struct session_env *env, struct config *cfg, const char *id,
 	if (upstream == NULL)
 		upstream = bufferevent_socket_new(env->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	session_init_legs(s, client, upstream, max);
+	session_init_legs(s, client, upstream);
 	s->upstream.connected = !connect;
 	s->timer = evtimer_new(env->base, session_timer_cb, s);
 	s->reaper = event_new(env->base, -1, 0, session_reap_cb, s);

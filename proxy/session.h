@@ -49,8 +49,9 @@ enum session_reason {
 	SESSION_REASON_PROXY_PROTOCOL, /* no valid PROXY header in time */
 	/* transparent: the original destination is not allowed, or a loop */
 	SESSION_REASON_DESTINATION_REFUSED,
+	SESSION_REASON_RATE_LIMIT, /* refused at accept: a per-address limit */
+	SESSION_NREASONS	   /* not a reason: how many there are */
 };
-#define SESSION_NREASONS (SESSION_REASON_POLICY + 1)
 
 struct session;
 struct filter_chain;

@@ -66,6 +66,10 @@ struct session {
 
 /* session.c */
 void session_set_state(struct session *, enum session_state);
+/* The element size limit for both legs now: limits.preauth_stanza_bytes
+ * until the server accepted the client's authentication, then
+ * limits.max_stanza_bytes. */
+size_t session_element_limit(const struct session *);
 void session_touch(struct session *);
 /* A leg saw TCP end (eof) or an error; may close the session. */
 void session_on_leg_end(struct conn *, bool error);

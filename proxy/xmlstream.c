@@ -802,6 +802,12 @@ xmlstream_free(struct xmlstream *xs)
 }
 
 void
+xmlstream_set_max(struct xmlstream *xs, size_t max_element_bytes)
+{
+	xs->max = max_element_bytes;
+}
+
+void
 xmlstream_reset(struct xmlstream *xs)
 {
 	if (!XML_ParserReset(xs->p, "UTF-8"))

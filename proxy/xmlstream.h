@@ -61,6 +61,12 @@ struct xmlstream;
 struct xmlstream *xmlstream_new(const struct xmlstream_cbs *, void *arg,
     size_t max_element_bytes);
 void xmlstream_free(struct xmlstream *);
+/*
+ * Changes the element limit from now on; it holds across resets. The
+ * element being parsed (if any) is measured against the new limit when it
+ * ends or grows, so lowering it mid-element may fail that element.
+ */
+void xmlstream_set_max(struct xmlstream *, size_t max_element_bytes);
 /* A fresh parser, as at a stream restart: the next bytes start a document. */
 void xmlstream_reset(struct xmlstream *);
 

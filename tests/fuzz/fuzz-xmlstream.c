@@ -7,7 +7,9 @@
  * bytes and end with the same error; the spans must always be a prefix of
  * the input; every element must serialize to XML that parses back into a
  * tree that serializes the same. Any violation aborts. A run with a small
- * element limit exercises the size checks.
+ * element limit exercises the size checks; it raises the limit at its
+ * first restart and lowers it again at the next, as a session does when a
+ * client authenticates (limits.preauth_stanza_bytes, then max_stanza_bytes).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -189,15 +191,16 @@ fz_next(uint64_t *s)
 
 /*
  * Parses data in pieces: whole when mode is 0, one byte at a time when 1,
- * else pseudo-random lengths from seed. Resets after every STOP.
+ * else pseudo-random lengths from seed. Resets after every STOP; with
+ * max_after != 0 the limit alternates between max_after and max there.
  */
 static void
 fz_run(struct fz_run *r, const uint8_t *data, size_t size, int mode,
-    uint64_t seed, size_t max, bool roundtrip)
+    uint64_t seed, size_t max, size_t max_after, bool roundtrip)
 {
 	const char *p = (const char *)data;
 	struct xmlstream *xs;
-	size_t at = 0;
+	size_t at = 0, resets = 0;
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->f.log);
@@ -230,6 +233,9 @@ fz_run(struct fz_run *r, const uint8_t *data, size_t size, int mode,
 			buf_adds(&r->f.log, "\nRESET");
 			r->f.last = 'R';
 			xmlstream_reset(xs);
+			if (max_after != 0)
+				xmlstream_set_max(
+				    xs, ++resets % 2 ? max_after : max);
 		} else if (used != n) {
 			fz_fail("short consume without a STOP");
 		}
@@ -294,19 +300,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (seed == 0)
 		seed = 1;
 
-	fz_run(&whole, data, size, 0, seed, 1u << 20, true);
-	fz_run(&other, data, size, 2, seed, 1u << 20, false);
+	fz_run(&whole, data, size, 0, seed, 1u << 20, 0, true);
+	fz_run(&other, data, size, 2, seed, 1u << 20, 0, false);
 	fz_compare(&whole, &other);
 	fz_run_fini(&other);
 	if (size <= FUZZ_BYTEWISE_MAX) {
-		fz_run(&other, data, size, 1, seed, 1u << 20, false);
+		fz_run(&other, data, size, 1, seed, 1u << 20, 0, false);
 		fz_compare(&whole, &other);
 		fz_run_fini(&other);
 	}
 	fz_run_fini(&whole);
 
-	/* A small limit: only the invariants fz_run checks itself. */
-	fz_run(&other, data, size, 2, seed, 16 + (size_t)(seed % 512), false);
+	/* A small limit, raised and lowered at restarts: only the invariants
+	 * fz_run checks itself. */
+	fz_run(&other, data, size, 2, seed, 16 + (size_t)(seed % 512),
+	    1024 + (size_t)(seed % 8192), false);
 	fz_run_fini(&other);
 	return 0;
 }

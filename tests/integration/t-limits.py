@@ -27,6 +27,9 @@ tap = xgtest.Tap()
 
 RSS_BOUND = 8 * 1024 * 1024
 BODY = 10000  # bytes of body per flood message
+# A fake server never authenticates the client, so its whole flood is
+# pre-authentication: allow the flood's messages there too.
+PREAUTH_AS_MAX = {"preauth_stanza_bytes": 262144}
 FEATURES = xgtest.FAKE_FEATURES.encode()
 # Under ASan, freed memory waits in a quarantine: RSS would measure that.
 NO_QUARANTINE = {"ASAN_OPTIONS": ":".join(
@@ -128,12 +131,7 @@ def small_buffers(sock):
 def t_max_sessions(env):
     prosody = env.prosody()
     proxy = env.proxy(prosody.address, limits={"max_sessions": 2})
-    held = []
-    for _ in range(2):
-        c = Raw(proxy.port)
-        c.send(HEADER)
-        c.read_until(r"</stream:features>", what="features")
-        held.append(c)
+    held = [xgtest.open_stream(proxy.port) for _ in range(2)]
     third = Raw(proxy.port)
     third.send(HEADER)
     got = third.read_to_eof()
@@ -162,7 +160,8 @@ def t_backpressure_s2c(env):
         result["sent"], result["n"], _ = flood(sock, "alice@localhost/raw",
                                                40 * 10**6)
     fake = xgtest.FakeUpstream(push, timeout=30, bufsize=65536)
-    proxy = env.proxy(fake.address, environ=NO_QUARANTINE)
+    proxy = env.proxy(fake.address, environ=NO_QUARANTINE,
+                      limits=PREAUTH_AS_MAX)
     c = Raw(proxy.port, timeout=30)
     small_buffers(c.sock)
     watch = RssWatch(proxy.pid())
@@ -189,7 +188,7 @@ def t_backpressure_c2s(env):
     fake = xgtest.FakeUpstream(FEATURES, timeout=30, bufsize=65536,
                                pause_after_header=True)
     proxy = env.proxy(fake.address, environ=NO_QUARANTINE,
-                      limits={"handshake_timeout_s": 120})
+                      limits=dict(PREAUTH_AS_MAX, handshake_timeout_s=120))
     c = Raw(proxy.port)
     small_buffers(c.sock)
     c.send(HEADER)

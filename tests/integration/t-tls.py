@@ -249,6 +249,10 @@ def t_passthrough(env):
     proxy = env.proxy(prosody.address, listen_opts={"tls": "passthrough"},
                       upstream_opts={"tls": "none"})
     alice, bob = run_chat(proxy, **client_tls(env, "starttls"))
+    # The clients' closes are inside their TLS: wait for the proxy to see
+    # both TCP connections end, or a stop now would close one (shutdown).
+    xgtest.wait_until(lambda: len(of(proxy.events(), "session.close")) == 2,
+                      10, "both passthrough sessions to close")
     proxy.stop()
     evs_all = proxy.events()
     ss = [evs for evs in xgtest.sessions(evs_all).values()

@@ -11,7 +11,9 @@ behaviour itself: the cases say what must be seen.
 
 Environment: XG_BIN (the daemon), XG_TOP_SRCDIR, XG_TOP_BUILDDIR, set by
 `make check`; CI=true turns a missing Prosody or slixmpp into a failure
-instead of a skip.
+instead of a skip; XG_KEEP=1 keeps every case's temp dir (its events.jsonl
+are seed material for tests/fuzz/seeds-from-events.py), not only a failed
+one's.
 """
 
 import asyncio
@@ -648,6 +650,15 @@ def to_proceed(port):
     return raw
 
 
+def open_stream(port, **kw):
+    """A Raw client (kw as for Raw) that sent a stream header and got the
+    server's features: a session in negotiation, held open."""
+    c = Raw(port, **kw)
+    c.send(HEADER)
+    c.read_until(r"</stream:features>", what="features")
+    return c
+
+
 class FakeUpstream:
     """A one-connection server standing in for a broken upstream: after the
     client's stream header it sends reply (bytes, or a function given the
@@ -817,7 +828,7 @@ class Env:
                 err = err or e
         for p in self.prosodies:
             p.stop()
-        if not failed and err is None:
+        if not failed and err is None and not os.environ.get("XG_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
         if err is not None:
             raise err

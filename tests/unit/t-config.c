@@ -234,6 +234,69 @@ test_numbers(void)
 	config_unref(cfg);
 }
 
+/* The pre-authentication limit and the per-address connection limits. */
+static void
+test_hardening_limits(void)
+{
+	struct config *cfg;
+
+	fails("{'limits': {'preauth_stanza_bytes': 4095}}",
+	    "limits.preauth_stanza_bytes: must be at least 4096",
+	    "preauth limit below 4096");
+	fails("{'limits': {'max_stanza_bytes': 10000, "
+	      "'preauth_stanza_bytes': 10001}}",
+	    "limits.preauth_stanza_bytes: must not exceed "
+	    "limits.max_stanza_bytes (10000)",
+	    "preauth limit above the general one");
+	fails("{'limits': {'preauth_stanza_bytes': 300000}}",
+	    "limits.preauth_stanza_bytes: must not exceed "
+	    "limits.max_stanza_bytes (262144)",
+	    "preauth limit above the default general one");
+	fails("{'limits': {'connections_burst': 5}}",
+	    "limits.connections_burst: needs limits.connections_per_ip",
+	    "a burst without a rate");
+	fails("{'limits': {'connections_per_ip': 0, "
+	      "'connections_interval_s': 10}}",
+	    "limits.connections_interval_s: needs limits.connections_per_ip",
+	    "an interval without a rate");
+	fails("{'limits': {'connections_per_ip': 5, 'connections_burst': 0}}",
+	    "limits.connections_burst: must be at least 1", "a zero burst");
+	fails("{'limits': {'connections_per_ip': 5, "
+	      "'connections_interval_s': 86401}}",
+	    "limits.connections_interval_s: must be at most 86400",
+	    "an interval over a day");
+	fails("{'limits': {'sessions_per_ip': -1}}",
+	    "limits.sessions_per_ip: must be at least 0", "negative cap");
+
+	cfg = loads("{}", "no limits given");
+	if (cfg != NULL) {
+		is_int(cfg->limits.preauth_stanza_bytes, 8192,
+		    "preauth default 8192");
+		ok(cfg->limits.connections_per_ip == 0 &&
+		        cfg->limits.sessions_per_ip == 0,
+		    "per-address limits off by default");
+	}
+	config_unref(cfg);
+	cfg = loads("{'limits': {'max_stanza_bytes': 10000, "
+	            "'preauth_stanza_bytes': 10000, 'connections_per_ip': 20, "
+	            "'connections_interval_s': 10, 'sessions_per_ip': 50}}",
+	    "preauth equal to the general limit; a rate and a cap");
+	if (cfg != NULL) {
+		is_int(cfg->limits.preauth_stanza_bytes, 10000, "preauth");
+		is_int(cfg->limits.connections_burst, 20,
+		    "the burst defaults to the rate");
+		is_int(cfg->limits.connections_interval_s, 10, "interval");
+		is_int(cfg->limits.sessions_per_ip, 50, "sessions per IP");
+	}
+	config_unref(cfg);
+	cfg = loads("{'limits': {'connections_per_ip': 2, "
+	            "'connections_burst': 30}}",
+	    "a burst of its own");
+	if (cfg != NULL)
+		is_int(cfg->limits.connections_burst, 30, "burst 30");
+	config_unref(cfg);
+}
+
 static void
 test_listen(void)
 {
@@ -959,6 +1022,7 @@ main(void)
 	test_keys();
 	test_types();
 	test_numbers();
+	test_hardening_limits();
 	test_listen();
 	test_upstream_tls();
 	test_filters_logs();

@@ -361,6 +361,107 @@ test_backpressure(void)
 	sesstest_fini(&t);
 }
 
+/* A message of about n bytes. */
+static void
+big_message(struct buf *b, const char *id, size_t n)
+{
+	buf_reset(b);
+	buf_addf(b, "<message to='b@example.org' id='%s'><body>", id);
+	while (b->len < n)
+		buf_adds(b, "0123456789abcdefghijklmnopqrstuvwxyz");
+	buf_adds(b, "</body></message>");
+}
+
+/*
+ * limits.preauth_stanza_bytes: a 9000-byte element is too big before the
+ * server accepted the client's authentication, from either side, and
+ * passes both ways after it: SASL1 (the streams restart) and SASL2 (no
+ * restart).
+ */
+static void
+test_preauth(void)
+{
+	static const char sasl1_ok[] =
+	    "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+	static const char sasl2_auth[] =
+	    "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>"
+	    "<initial-response>AGFsaWNlAHB3</initial-response>"
+	    "</authenticate>";
+	static const char sasl2_ok[] =
+	    "<success xmlns='urn:xmpp:sasl:2'><authorization-identifier>"
+	    "alice@example.org</authorization-identifier></success>";
+	struct sesstest t;
+	struct buf b;
+	char *got, *ev;
+	int sasl;
+
+	buf_init(&b);
+	big_message(&b, "pre", 9000);
+	t_start(&t, 262144, 30);
+	t_open_streams(&t);
+	sesstest_send(t.client, b.data);
+	sesstest_settle(&t);
+	got = sesstest_take(t.client);
+	ok(strstr(got, "<policy-violation ") != NULL &&
+	        strstr(got, "<stanza-too-big xmlns='urn:xmpp:errors'/>") !=
+	            NULL &&
+	        strstr(got,
+	            "before authentication: element &lt;message&gt; of ") !=
+	            NULL,
+	    "9000 bytes from the client before auth: too big, says so");
+	free(got);
+	ok(sesstest_run_until(&t, sesstest_freed, 6), "the session ends");
+	ev = jsonev_text(t.events_path);
+	ok(strstr(ev, "\"detail\":\"c2s parse error: before authentication") !=
+	        NULL,
+	    "session.close detail says before authentication");
+	free(ev);
+	sesstest_fini(&t);
+
+	t_start(&t, 262144, 30);
+	t_open_streams(&t);
+	sesstest_send(t.server, b.data);
+	sesstest_settle(&t);
+	got = sesstest_take(t.server);
+	ok(strstr(got, "<policy-violation ") != NULL &&
+	        strstr(got, "before authentication") != NULL,
+	    "9000 bytes from the server before auth: too big");
+	free(got);
+	sesstest_fini(&t);
+
+	for (sasl = 1; sasl <= 2; sasl++) {
+		t_start(&t, 262144, 30);
+		t_open_streams(&t);
+		sesstest_send(t.client,
+		    sasl == 1
+		        ? "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+		          "mechanism='PLAIN'>AGFsaWNlAHB3</auth>"
+		        : sasl2_auth);
+		sesstest_send(t.server, sasl == 1 ? sasl1_ok : sasl2_ok);
+		sesstest_settle(&t);
+		free(sesstest_take(t.server));
+		free(sesstest_take(t.client));
+		if (sasl == 1) {
+			sesstest_send(t.client, C_HDR);
+			sesstest_send(t.server, S_HDR2);
+			sesstest_settle(&t);
+			free(sesstest_take(t.server));
+			free(sesstest_take(t.client));
+		}
+		big_message(&b, "post-c2s", 9000);
+		sesstest_send(t.client, b.data);
+		ok(sesstest_wait_for(&t, sesstest_s_in(&t), b.data),
+		    "SASL%d: after success, 9000 bytes reach the server", sasl);
+		big_message(&b, "post-s2c", 9000);
+		sesstest_send(t.server, b.data);
+		ok(sesstest_wait_for(&t, sesstest_c_in(&t), b.data),
+		    "SASL%d: and the client", sasl);
+		big_message(&b, "pre", 9000);
+		sesstest_fini(&t);
+	}
+	buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -397,5 +498,6 @@ main(void)
 	test_client_drop();
 	test_handshake_timeout();
 	test_backpressure();
+	test_preauth();
 	return done_testing();
 }
