@@ -211,13 +211,8 @@ proxy_transparent(struct proxy *p, const struct listener *l, evutil_socket_t fd,
 		    "transparent_allow");
 		peer->refused = why;
 	}
- * Refuses a connection at once, with nothing allocated for it: the stream
- * header and error in one non-blocking write (a fresh socket's buffer
- * takes them whole), the write side shut, what the client already sent
- * read and dropped (a close over unread bytes would send a reset that can
- * destroy the error), and the socket closed. Nothing lingers, so a flood
- * of refused connections holds neither memory nor descriptors.
- */
+}
+
 /* A refused connection is a session in the metrics too: opened, closed. */
 static void
 proxy_count_refusal(const struct listener *l, enum session_reason reason)
@@ -226,6 +221,14 @@ proxy_count_refusal(const struct listener *l, enum session_reason reason)
 	metrics_session_close(reason);
 }
 
+/*
+ * Refuses a connection at once, with nothing allocated for it: the stream
+ * header and error in one non-blocking write (a fresh socket's buffer
+ * takes them whole), the write side shut, what the client already sent
+ * read and dropped (a close over unread bytes would send a reset that can
+ * destroy the error), and the socket closed. Nothing lingers, so a flood
+ * of refused connections holds neither memory nor descriptors.
+ */
 static void
 proxy_refuse_now(evutil_socket_t fd, const char *condition, const char *text)
 {
