@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The daemon's context. Accepts connections into sessions (or refuses them
- * past max_sessions), keeps the live-session list for shutdown, reloads the
- * config on SIGHUP (built whole first, swapped in only when valid; running
- * sessions keep the config they started with) and shuts down in order on
- * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
- * flush (bounded), exit; SIGUSR1 writes the sessions and the filters'
- * counters to the operator log.
+ * The daemon's context. Starts in order (listeners bound, resolver and
+ * event files made, privileges dropped: privs.c), accepts connections into
+ * sessions (or refuses them past max_sessions), keeps the live-session list
+ * for shutdown, and shuts down in order on SIGTERM/SIGINT: stop accepting,
+ * send system-shutdown, wait for sessions to flush (limits.shutdown_grace_s
+ * at most), free what is left, exit. SIGHUP and SIGUSR1 are handled in
+ * proxy_reload.c; with workers, this process is their supervisor until it
+ * forks, and each worker goes on from here as a proxy of its own
+ * (workers.c).
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,42 +28,12 @@
 #include "filter.h"
 #include "listener.h"
 #include "log.h"
-#include "proxy.h"
+#include "privs.h"
+#include "proxy_int.h"
 #include "session.h"
 #include "smack.h"
+#include "workers.h"
 #include "xmalloc.h"
-
-#define PROXY_SHUTDOWN_GRACE_S 8
-
-struct proxy_slot {
-	TAILQ_ENTRY(proxy_slot) entry;
-	struct proxy *proxy;	 /* borrowed */
-	struct session *session; /* owned by itself: ends via session_close */
-};
-
-struct proxy {
-	struct event_base *base; /* owned */
-	struct evdns_base *dns;	 /* owned, may be NULL */
-	struct config *cfg;	 /* reference: the config new sessions get */
-	/* borrowed from cfg: the chain every session's next stanza runs
-	 * through, running sessions included */
-	struct filter_chain *chain;
-	struct smack_table *smtab; /* owned: parked stream management */
-	char *config_path;	 /* owned or NULL */
-	bool trace;
-	struct events *events;	     /* owned; sessions see it through env */
-	struct listener **listeners; /* owned array */
-	size_t nlisteners;
-	TAILQ_HEAD(, proxy_slot) sessions;
-	size_t nsessions; /* allocated, including those lingering */
-	size_t nactive;	  /* not yet ended: what max_sessions caps */
-	uint64_t next_id;
-	uint32_t run_id;
-	bool stopping;
-	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1; /* owned */
-	struct event *grace;			      /* owned */
-	proxy_reload_fn reload;
-};
 
 static void
 proxy_session_closed(void *arg, struct session *s)
@@ -155,54 +127,26 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	    listener_config(l), NULL);
 }
 
-static void
-proxy_reload(struct proxy *p)
-{
-	struct config *cfg;
-	struct events *ev;
-	char *err = NULL;
-
-	if (p->config_path == NULL || p->reload == NULL) {
-		events_reopen(p->events);
-		log_info("reload: no config file; log files reopened");
-		return;
-	}
-	if ((cfg = p->reload(p->config_path, &err)) == NULL) {
-		log_warnx("reload failed, keeping the running config: %s", err);
-		free(err);
-		return;
-	}
-	if ((ev = events_new(cfg, p->trace, p->base, &err)) == NULL) {
-		log_warnx("reload failed, keeping the running config: %s", err);
-		free(err);
-		config_unref(cfg);
-		return;
-	}
-	events_free(p->events);
-	p->events = ev;
-	filter_chain_inherit(cfg->chain, p->chain);
-	config_unref(p->cfg);
-	p->cfg = cfg;
-	p->chain = cfg->chain;
-	log_info("reload: config %s loaded, %zu filters (listeners unchanged "
-		 "until restart)", p->config_path, filter_chain_size(p->chain));
-}
-
+/* The grace is over: what is still open goes, its session.close written
+ * already (session_shutdown) or now. */
 static void
 proxy_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
+	struct proxy_slot *slot;
 
-	log_warnx("shutdown: %zu sessions still open after %ds, exiting",
-	    p->nsessions, PROXY_SHUTDOWN_GRACE_S);
+	log_warnx("shutdown: %zu sessions still flushing after %us, closing "
+		  "them", p->nsessions, p->cfg->limits.shutdown_grace_s);
+	while ((slot = TAILQ_FIRST(&p->sessions)) != NULL)
+		session_free_now(slot->session);
 	event_base_loopexit(p->base, NULL);
 }
 
-static void
+void
 proxy_shutdown(struct proxy *p)
 {
 	struct proxy_slot *slot;
-	struct timeval tv = { PROXY_SHUTDOWN_GRACE_S, 0 };
+	struct timeval tv = { p->cfg->limits.shutdown_grace_s, 0 };
 	size_t i;
 
 	if (p->stopping)
@@ -213,8 +157,14 @@ proxy_shutdown(struct proxy *p)
 	for (i = 0; i < p->nlisteners; i++)
 		listener_free(p->listeners[i]);
 	p->nlisteners = 0;
+	p->accepting = false;
+	if (p->workers != NULL) {
+		workers_shutdown(p->workers);
+		return;
+	}
 	TAILQ_FOREACH(slot, &p->sessions, entry)
 		session_shutdown(slot->session);
+	events_flush(p->events);
 	if (p->nsessions == 0) {
 		event_base_loopexit(p->base, NULL);
 		return;
@@ -223,22 +173,16 @@ proxy_shutdown(struct proxy *p)
 	evtimer_add(p->grace, &tv);
 }
 
-/* SIGUSR1: what is running and what the filters did, in the log. */
-static void
-proxy_report(struct proxy *p)
-{
-	log_info("report: sessions=%zu active=%zu accepted=%llu "
-		 "stopping=%d", p->nsessions, p->nactive,
-	    (unsigned long long)p->next_id, p->stopping);
-	filter_chain_log_counters(p->chain);
-}
-
 static void
 proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy *p = arg;
 
-	if (sig == SIGHUP)
+	/* A worker reloads when its supervisor says (workers.c); a SIGHUP
+	 * sent to it alone reopens its files. */
+	if (sig == SIGHUP && p->worker != 0)
+		proxy_reopen(p);
+	else if (sig == SIGHUP)
 		proxy_reload(p);
 	else if (sig == SIGUSR1)
 		proxy_report(p);
@@ -246,10 +190,10 @@ proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 		proxy_shutdown(p);
 }
 
-static struct evdns_base *
-proxy_dns(struct event_base *base)
+struct evdns_base *
+proxy_dns(struct event_base *base, int flags)
 {
-	struct evdns_base *dns = evdns_base_new(base, 0);
+	struct evdns_base *dns = evdns_base_new(base, flags);
 
 	if (dns == NULL)
 		return NULL;
@@ -258,6 +202,22 @@ proxy_dns(struct event_base *base)
 		log_debug("resolver: /etc/resolv.conf not usable; "
 			  "hosts file and numeric addresses only");
 	return dns;
+}
+
+int
+proxy_listen(struct proxy *p, struct listener *l, char **err)
+{
+	return listener_start(l, p->base, proxy_accept, p, err);
+}
+
+/* The event sinks, opened as the user xmppgate runs as (privs_as_user). */
+static int
+proxy_open_events(void *arg, char **err)
+{
+	struct proxy *p = arg;
+
+	p->events = events_new(p->cfg, p->trace, p->base, err);
+	return p->events != NULL ? 0 : -1;
 }
 
 struct proxy *
@@ -273,25 +233,28 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	p->base = event_base_new();
 	if (p->base == NULL)
 		fatalx("event_base_new failed");
-	p->dns = proxy_dns(p->base);
 	p->cfg = config_ref(cfg);
 	p->chain = cfg->chain;
 	p->smtab = smack_table_new();
 	p->config_path = config_path ? xstrdup(config_path) : NULL;
 	p->trace = trace;
-	if ((p->events = events_new(cfg, trace, p->base, err)) == NULL) {
-		proxy_free(p);
-		return NULL;
-	}
+	if (privs_check_root(cfg, err) == -1)
+		goto fail;
 	p->listeners = xcalloc(cfg->nlisten, sizeof(*p->listeners));
 	for (i = 0; i < cfg->nlisten; i++) {
-		l = listener_new(p->base, &cfg->listen[i], proxy_accept, p, err);
-		if (l == NULL) {
-			proxy_free(p);
-			return NULL;
-		}
+		if ((l = listener_new(&cfg->listen[i], err)) == NULL)
+			goto fail;
 		p->listeners[p->nlisteners++] = l;
 	}
+	/* Each worker needs a resolver of its own, made now: after the
+	 * chroot its files are out of reach. */
+	if (cfg->process.workers > 0)
+		p->workers = workers_new(p, cfg->process.workers);
+	else
+		p->dns = proxy_dns(p->base, 0);
+	if (privs_as_user(cfg, proxy_open_events, p, err) == -1 ||
+	    privs_drop(cfg, err) == -1)
+		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	p->sig_int = evsignal_new(p->base, SIGINT, proxy_signal_cb, p);
 	p->sig_term = evsignal_new(p->base, SIGTERM, proxy_signal_cb, p);
@@ -302,6 +265,9 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	evsignal_add(p->sig_hup, NULL);
 	evsignal_add(p->sig_usr1, NULL);
 	return p;
+fail:
+	proxy_free(p);
+	return NULL;
 }
 
 void
@@ -313,10 +279,27 @@ proxy_set_reload(struct proxy *p, proxy_reload_fn fn)
 int
 proxy_run(struct proxy *p)
 {
-	log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
-	    p->cfg->upstream.address);
+	char *err = NULL;
+	size_t i;
+
+	/* The supervisor returns once its workers are gone; a worker it
+	 * forked returns at once, to run as a proxy of its own. */
+	if (p->workers != NULL && workers_run(p->workers) == WORKERS_DONE) {
+		log_info("xmppgate stopped");
+		return 0;
+	}
+	for (i = 0; i < p->nlisteners; i++)
+		if (proxy_listen(p, p->listeners[i], &err) == -1)
+			fatalx("%s", err);
+	p->accepting = true;
+	if (p->worker != 0)
+		log_info("worker=%u pid=%ld running session_ids=%08x.N",
+		    p->worker, (long)getpid(), p->run_id);
+	else
+		log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
+		    p->cfg->upstream.address);
 	event_base_dispatch(p->base);
-	log_info("xmppgate stopped");
+	log_info("%s stopped", p->worker != 0 ? "worker" : "xmppgate");
 	return 0;
 }
 
@@ -340,6 +323,8 @@ proxy_free(struct proxy *p)
 		event_free(p->grace);
 	if (p->nsessions > 0)
 		log_warnx("exiting with %zu sessions unflushed", p->nsessions);
+	workers_free(p->workers);
+	workers_chan_free(p->chan);
 	events_free(p->events);
 	if (p->dns != NULL)
 		evdns_base_free(p->dns, 0);
