@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "config_keys.h"
-#include "privs.h"
 #include "../tap.h"
 #include "xmalloc.h"
 
@@ -872,96 +871,6 @@ test_strings(void)
 	    "printable keeps what fits");
 }
 
-/* The process keys: parsed, checked, resolved (privs_load), compared on
- * reload (privs_changed), and the refusal to stay root. */
-static void
-test_process(void)
-{
-	struct config *cfg, *other;
-	char *err = NULL;
-
-	cfg = loads("{'user': 'root', 'group': 'root', 'chroot': '/', "
-		    "'allow_root': true, 'workers': 4, "
-		    "'limits': {'shutdown_grace_s': 30}}",
-	    "user, group, chroot, allow_root, workers, shutdown_grace_s");
-	if (cfg != NULL) {
-		is_str(cfg->process.user, "root", "user");
-		is_str(cfg->process.group, "root", "group");
-		is_str(cfg->process.chroot, "/", "chroot");
-		ok(cfg->process.allow_root, "allow_root");
-		is_int(cfg->process.workers, 4, "workers");
-		is_int(cfg->limits.shutdown_grace_s, 30, "shutdown_grace_s");
-		ok(privs_load(cfg, &err) == 0, "privs_load resolves root");
-		is_int(cfg->process.uid, 0, "root's uid");
-		is_int(cfg->process.gid, 0, "root's gid");
-		free(err);
-		err = NULL;
-		ok(privs_check_root(cfg, &err) == 0, "root with allow_root");
-	}
-	other = loads("{'user': 'root', 'group': 'root', 'chroot': '/', "
-		      "'allow_root': true, 'workers': 2}",
-	    "the same but the workers");
-	if (cfg != NULL && other != NULL) {
-		is_str(privs_changed(cfg, other), "workers",
-		    "privs_changed names workers");
-		is_str(privs_changed(cfg, cfg), NULL, "nothing changed");
-	}
-	config_unref(other);
-	config_unref(cfg);
-	cfg = config_new();
-	is_int(cfg->limits.shutdown_grace_s, 8, "shutdown_grace_s default");
-	is_int(cfg->process.workers, 0, "workers default: one process");
-	ok(!cfg->process.allow_root && cfg->process.user == NULL,
-	    "no user, root not allowed by default");
-	if (geteuid() == 0) {
-		ok(privs_check_root(cfg, &err) == -1 && err != NULL &&
-		    strstr(err, "refusing to run as root") != NULL,
-		    "root without a user or allow_root is refused");
-		free(err);
-		err = NULL;
-	} else
-		ok(privs_check_root(cfg, &err) == 0, "not root: no refusal");
-	config_unref(cfg);
-	fails("{'group': 'root'}", "group: needs user", "a group needs a user");
-	fails("{'chroot': 'var/lib/x'}", "chroot: must be an absolute path",
-	    "a relative chroot");
-	fails("{'user': ''}", "user: must not be empty", "an empty user");
-	fails("{'workers': 129}", "workers: must be at most 128",
-	    "too many workers");
-	fails("{'allow_root': 1}", "allow_root: expected a boolean, got a number",
-	    "allow_root is a boolean");
-	fails("{'limits': {'shutdown_grace_s': 0}}",
-	    "limits.shutdown_grace_s: must be at least 1", "no grace at all");
-	cfg = parse("{'user': 'no-such-user-xg'}", &err);
-	ok(cfg != NULL && privs_load(cfg, &err) == -1 && err != NULL &&
-	    strcmp(err, "user: no such user 'no-such-user-xg'") == 0,
-	    "an unknown user: %s", err ? err : "");
-	free(err);
-	err = NULL;
-	config_unref(cfg);
-	cfg = parse("{'user': 'root', 'group': 'no-such-group-xg'}", &err);
-	ok(cfg != NULL && privs_load(cfg, &err) == -1 && err != NULL &&
-	    strcmp(err, "group: no such group 'no-such-group-xg'") == 0,
-	    "an unknown group: %s", err ? err : "");
-	free(err);
-	err = NULL;
-	config_unref(cfg);
-	cfg = parse("{'chroot': '/no/such/dir/xg'}", &err);
-	ok(cfg != NULL && privs_load(cfg, &err) == -1 && err != NULL &&
-	    strcmp(err, "chroot: /no/such/dir/xg: No such file or directory") ==
-		0,
-	    "a missing chroot: %s", err ? err : "");
-	free(err);
-	err = NULL;
-	config_unref(cfg);
-	cfg = parse("{'chroot': '/dev/null'}", &err);
-	ok(cfg != NULL && privs_load(cfg, &err) == -1 && err != NULL &&
-	    strcmp(err, "chroot: /dev/null: not a directory") == 0,
-	    "a chroot that is a file: %s", err ? err : "");
-	free(err);
-	config_unref(cfg);
-}
-
 int
 main(void)
 {
@@ -978,6 +887,5 @@ main(void)
 	test_overrides();
 	test_load();
 	test_strings();
-	test_process();
 	return done_testing();
 }
