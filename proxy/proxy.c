@@ -247,7 +247,9 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 		p->listeners[p->nlisteners++] = l;
 	}
 	/* Each worker needs a resolver of its own, made now: after the
-	 * chroot its files are out of reach. */
+	 * chroot its files are out of reach. Shared state the workers must
+	 * all see (the metrics mapping) is made before this: see
+	 * workers_run(). */
 	if (cfg->process.workers > 0)
 		p->workers = workers_new(p, cfg->process.workers);
 	else
