@@ -49,6 +49,7 @@ config_new(void)
 	cfg->limits.handshake_timeout_s = 30;
 	cfg->limits.idle_timeout_s = 900;
 	cfg->limits.proxy_header_timeout_s = 5;
+	cfg->limits.shutdown_grace_s = CONFIG_DEFAULT_SHUTDOWN_GRACE_S;
 	cfg->limits.regex_match_limit = CONFIG_DEFAULT_REGEX_MATCH_LIMIT;
 	cfg->limits.regex_depth_limit = CONFIG_DEFAULT_REGEX_DEPTH_LIMIT;
 	cfg->log.facility = log_facility_from_str("daemon");
@@ -80,6 +81,9 @@ config_free(struct config *cfg)
 	}
 	free(cfg->logs);
 	filter_chain_free(cfg->chain);
+	free(cfg->process.user);
+	free(cfg->process.group);
+	free(cfg->process.chroot);
 	for (i = 0; i < cfg->nfilters; i++)
 		config_filter_fini(&cfg->filters[i]);
 	free(cfg->filters);

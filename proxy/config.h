@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct tlsctx;
 struct filter_chain;
@@ -133,6 +134,7 @@ struct config {
 		unsigned handshake_timeout_s;
 		unsigned idle_timeout_s;
 		unsigned proxy_header_timeout_s; /* PROXY header after accept */
+		unsigned shutdown_grace_s; /* SIGTERM: sessions' last flush */
 		unsigned regex_match_limit; /* PCRE2 match limit per pattern */
 		unsigned regex_depth_limit; /* PCRE2 backtracking depth */
 		/* Per client address (IPv4, IPv6 /64), checked at accept:
@@ -161,9 +163,23 @@ struct config {
 		bool syslog;  /* syslog(3) instead of stderr */
 		int facility; /* LOG_DAEMON, ... */
 	} log;
+	/* How the process runs (privs.c, workers.c): read at start only; a
+	 * reload keeps the running values. */
+	struct {
+		char *user;	  /* owned or NULL: stay who started it */
+		char *group;	  /* owned or NULL: the user's login group */
+		char *chroot;	  /* owned or NULL */
+		bool allow_root;  /* keep running as root */
+		unsigned workers; /* 0: one process; N: supervisor + N */
+		/* user and group as ids, set by privs_load() */
+		uid_t uid;
+		gid_t gid;
+	} process;
 };
 
 #define CONFIG_DEFAULT_MAX_STANZA_BYTES 262144
+#define CONFIG_DEFAULT_SHUTDOWN_GRACE_S 8
+#define CONFIG_MAX_WORKERS 128
 #define CONFIG_MIN_STANZA_BYTES 10000 /* RFC 6120 13.12 floor */
 /* Before authentication: ejabberd's figure. A SCRAM or PLAIN exchange and
  * Prosody's features take well under 2 KiB an element. */

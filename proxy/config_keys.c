@@ -33,6 +33,7 @@
 #define MAX_SESSIONS 1000000
 #define MAX_NEGOTIATION_TIMEOUT_S 3600 /* an hour to connect or negotiate */
 #define MAX_IDLE_TIMEOUT_S 604800      /* a week without a byte */
+#define MAX_SHUTDOWN_GRACE_S 3600      /* an hour to say goodbye */
 #define MAX_REGEX_LIMIT 100000000      /* PCRE2's own default, tenfold */
 #define MAX_RECORD_FILES 10000000      /* ten million files in one dir */
 #define MIN_RECORD_BYTES 65536	       /* a login fits, and a few stanzas */
@@ -136,6 +137,16 @@ validate_nonempty(struct config_ctx *ctx, const cJSON *item)
 {
 	if (item->valuestring[0] == '\0')
 		return config_error(ctx, "must not be empty");
+	return 0;
+}
+
+/* A chroot directory is absolute: after the chroot, nothing else means
+ * anything. */
+static int
+validate_absolute(struct config_ctx *ctx, const cJSON *item)
+{
+	if (item->valuestring[0] != '/')
+		return config_error(ctx, "must be an absolute path");
 	return 0;
 }
 
@@ -528,6 +539,19 @@ check_filter_names(struct config_ctx *ctx, struct config *cfg)
 	}
 }
 
+/* A group is the group of the user xmppgate becomes. */
+static void
+check_process(struct config_ctx *ctx, const struct config *cfg)
+{
+	size_t mark;
+
+	if (cfg->process.group == NULL || cfg->process.user != NULL)
+		return;
+	mark = config_path_push_key(ctx, "group");
+	config_error(ctx, "needs user");
+	config_path_pop(ctx, mark);
+}
+
 /* Two listeners on one address could never both bind: say so now. */
 static void
 check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
@@ -536,6 +560,7 @@ check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	size_t i, j, mark;
 
 	(void)seen;
+	check_process(ctx, cfg);
 	check_filter_names(ctx, cfg);
 	check_record_dirs(ctx, cfg);
 	for (i = 0; i < cfg->nlisten; i++) {
@@ -697,6 +722,9 @@ static const struct config_key limits_keys[] = {
 	{.name = "proxy_header_timeout_s", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, proxy_header_timeout_s), .min = 1,
 	    .max = MAX_NEGOTIATION_TIMEOUT_S},
+	{.name = "shutdown_grace_s", .type = CONFIG_KEY_UINT,
+	    .offset = IN(limits, shutdown_grace_s), .min = 1,
+	    .max = MAX_SHUTDOWN_GRACE_S},
 	{.name = "regex_match_limit", .type = CONFIG_KEY_UINT,
 	    .offset = IN(limits, regex_match_limit), .min = 1000,
 	    .max = MAX_REGEX_LIMIT},
@@ -920,6 +948,17 @@ static const struct config_key root_keys[] = {
 	    .offset = ROOT(metrics)},
 	{.name = "log", .type = CONFIG_KEY_OBJECT, .sub = &oplog_table,
 	    .offset = ROOT(log)},
+	{.name = "user", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = ROOT(process.user)},
+	{.name = "group", .type = CONFIG_KEY_STRING,
+	    .validate = validate_nonempty, .offset = ROOT(process.group)},
+	{.name = "chroot", .type = CONFIG_KEY_STRING,
+	    .validate = validate_absolute, .offset = ROOT(process.chroot)},
+	{.name = "allow_root", .type = CONFIG_KEY_BOOL,
+	    .offset = ROOT(process.allow_root)},
+	{.name = "workers", .type = CONFIG_KEY_UINT,
+	    .offset = ROOT(process.workers), .min = 0,
+	    .max = CONFIG_MAX_WORKERS},
 };
 const struct config_table config_root_table = {
 	.keys = root_keys,

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Listening sockets on evconnlistener: IPv4 and IPv6 (v6-only, so that
- * "0.0.0.0" and "[::]" can both be configured), close-on-exec, reusable.
- * A transparent listener's socket is made here, to get IP_TRANSPARENT before
- * bind (TPROXY delivers only to such sockets); without the capability for it
- * the listener still serves REDIRECT, and says so.
- * Accept errors (EMFILE and friends) are logged; the listener keeps going.
+ * Listening sockets: IPv4 and IPv6 (v6-only, so that "0.0.0.0" and "[::]"
+ * can both be configured), close-on-exec, reusable, made and bound here and
+ * accepted on through an evconnlistener once started. A listener owns its
+ * descriptor, which may be a copy of another process's (workers): closing
+ * it closes the socket only when no copy is left. A transparent listener's
+ * socket gets IP_TRANSPARENT before bind (TPROXY delivers only to such
+ * sockets); without the capability for it the listener still serves
+ * REDIRECT, and says so. Accept errors (EMFILE and friends) are logged; the
+ * listener keeps going.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
@@ -21,49 +25,17 @@
 #include "transparent.h"
 #include "xmalloc.h"
 
+#define LISTENER_BACKLOG 128
+
 struct listener {
 	struct config_listen cfg;   /* a copy: what it points to is owned */
 	struct sockaddr_storage ss; /* the bound address */
 	socklen_t sslen;
-	struct evconnlistener *evl; /* owned */
+	evutil_socket_t fd;         /* owned */
+	struct evconnlistener *evl; /* owned; NULL until started */
 	listener_accept_fn accept;
 	void *arg; /* borrowed */
 };
-
-/*
- * A bound, non-blocking socket with IP_TRANSPARENT when it can have it.
- * Returns -1 with *err set.
- */
-static evutil_socket_t
-listener_transparent_socket(const struct sockaddr_storage *ss, socklen_t len,
-    const char *address, char **err)
-{
-	evutil_socket_t fd;
-	int one = 1;
-
-	fd = socket(
-	    ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*err = xasprintf("%s: socket: %s", address, strerror(errno));
-		return -1;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		(void)setsockopt(
-		    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (transparent_set(fd, ss->ss_family) == -1)
-		log_warnx("listener=%s IP_TRANSPARENT refused (%s; it needs "
-		          "CAP_NET_ADMIN): connections redirected with TPROXY "
-		          "will not arrive, REDIRECT still works",
-		    address, strerror(errno));
-	if (bind(fd, (const struct sockaddr *)ss, len) == -1) {
-		*err = xasprintf(
-		    "%s: cannot listen: %s", address, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
@@ -84,55 +56,90 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	    evutil_socket_error_to_string(err));
 }
 
-struct listener *
-listener_new(struct event_base *base, const struct config_listen *lc,
-    listener_accept_fn fn, void *arg, char **err)
+/* A bound, listening, non-blocking socket for lc, or -1 with *err. */
+static evutil_socket_t
+listener_socket(const struct config_listen *lc, char **err)
 {
+	const char *address = lc->address;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const char *errstr;
-	struct listener *l;
 	evutil_socket_t fd;
-	unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-	    LEV_OPT_CLOSE_ON_EXEC;
+	int one = 1, saved;
 
-	if (addr_parse_numeric(lc->address, &ss, &sslen, &errstr) == -1) {
-		*err = xasprintf("%s: %s", lc->address, errstr);
-		return NULL;
+	if (addr_parse_numeric(address, &ss, &sslen, &errstr) == -1) {
+		*err = xasprintf("%s: %s", address, errstr);
+		return -1;
 	}
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		*err = xasprintf(
+		    "%s: cannot listen: %s", address, strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	l = xcalloc(1, sizeof(*l));
+		(void)setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (lc->transparent && transparent_set(fd, ss.ss_family) == -1)
+		log_warnx("listener=%s IP_TRANSPARENT refused (%s; it needs "
+		          "CAP_NET_ADMIN): connections redirected with TPROXY "
+		          "will not arrive, REDIRECT still works",
+		    address, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
+	    listen(fd, LISTENER_BACKLOG) == -1) {
+		saved = errno;
+		close(fd);
+		*err = xasprintf(
+		    "%s: cannot listen: %s", address, strerror(saved));
+		return -1;
+	}
+	return fd;
+}
+
+struct listener *
+listener_adopt(const struct config_listen *lc, evutil_socket_t fd)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+	const char *errstr;
+
 	config_listen_copy(&l->cfg, lc);
-	l->ss = ss;
-	l->sslen = sslen;
+	l->fd = fd;
+	if (addr_parse_numeric(lc->address, &l->ss, &l->sslen, &errstr) == -1)
+		l->sslen = 0;
+	return l;
+}
+
+struct listener *
+listener_new(const struct config_listen *lc, char **err)
+{
+	evutil_socket_t fd;
+
+	if ((fd = listener_socket(lc, err)) == -1)
+		return NULL;
+	log_info("listening address=%s tls=%s%s%s", lc->address,
+	    config_tls_str(lc->tls), lc->transparent ? " transparent=yes" : "",
+	    lc->proxy_protocol ? " proxy_protocol=yes" : "");
+	return listener_adopt(lc, fd);
+}
+
+int
+listener_start(struct listener *l, struct event_base *base,
+    listener_accept_fn fn, void *arg, char **err)
+{
 	l->accept = fn;
 	l->arg = arg;
-	if (lc->transparent) {
-		if ((fd = listener_transparent_socket(
-		         &ss, sslen, lc->address, err)) == -1) {
-			listener_free(l);
-			return NULL;
-		}
-		l->evl = evconnlistener_new(base, listener_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE, 128, fd);
-		if (l->evl == NULL)
-			close(fd);
-	} else
-		l->evl = evconnlistener_new_bind(base, listener_accept_cb, l,
-		    flags, 128, (struct sockaddr *)&ss, (int)sslen);
+	/* A negative backlog: the socket listens already. */
+	l->evl = evconnlistener_new(
+	    base, listener_accept_cb, l, LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
 	if (l->evl == NULL) {
-		*err = xasprintf("%s: cannot listen: %s", lc->address,
-		    strerror(errno));
-		listener_free(l);
-		return NULL;
+		*err = xasprintf(
+		    "%s: cannot accept: %s", l->cfg.address, strerror(errno));
+		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
-	log_info("listening address=%s tls=%s%s%s", l->cfg.address,
-	    config_tls_str(l->cfg.tls),
-	    l->cfg.transparent ? " transparent=yes" : "",
-	    l->cfg.proxy_protocol ? " proxy_protocol=yes" : "");
-	return l;
+	return 0;
 }
 
 void
@@ -142,6 +149,8 @@ listener_free(struct listener *l)
 		return;
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
+	if (l->fd != -1)
+		close(l->fd);
 	config_listen_fini(&l->cfg);
 	free(l);
 }
@@ -152,9 +161,38 @@ listener_config(const struct listener *l)
 	return &l->cfg;
 }
 
+void
+listener_set_config(struct listener *l, const struct config_listen *lc)
+{
+	config_listen_fini(&l->cfg);
+	config_listen_copy(&l->cfg, lc);
+}
+
+evutil_socket_t
+listener_fd(const struct listener *l)
+{
+	return l->fd;
+}
+
 const struct sockaddr *
 listener_sockaddr(const struct listener *l, socklen_t *len)
 {
 	*len = l->sslen;
 	return (const struct sockaddr *)&l->ss;
+}
+
+bool
+listener_bound_to(evutil_socket_t fd, const char *address)
+{
+	struct sockaddr_storage want, got;
+	socklen_t wantlen, gotlen = sizeof(got);
+	const char *errstr;
+	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8];
+
+	if (addr_parse_numeric(address, &want, &wantlen, &errstr) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&got, &gotlen) == -1)
+		return false;
+	addr_format((struct sockaddr *)&want, a, sizeof(a));
+	addr_format((struct sockaddr *)&got, b, sizeof(b));
+	return strcmp(a, b) == 0;
 }

@@ -4,6 +4,7 @@
  * overrides), the -n check, and the proxy's run. Only this file and config
  * loading end the process on error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "privs.h"
 #include "proxy.h"
 #include "xmalloc.h"
 
@@ -19,7 +21,9 @@ static struct {
 	size_t nlisten;
 	const char *upstream;
 	bool syslog;
-} main_overrides;
+	const char *user;
+	long workers; /* -1: as the config says */
+} main_overrides = { .workers = -1 };
 
 /*
  * Prints each line of a (possibly multi-line) error with the prefix, and the
@@ -49,7 +53,8 @@ main_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: xmppgate [-c FILE] [-n] [-l ADDR:PORT]... [-u HOST:PORT] "
-	    "[--trace] [--syslog] [-v] [-V] [-h]\n"
+	    "[--trace] [--syslog]\n"
+	    "                [--user USER] [--workers N] [-v] [-V] [-h]\n"
 	    "  -c FILE        JSON config (see examples/); options override it\n"
 	    "  -n             check the config and exit (0 valid)\n"
 	    "  -l ADDR:PORT   listen (repeatable; IPv4 and [IPv6])\n"
@@ -57,6 +62,9 @@ main_usage(int status)
 	    "  --trace        live, human-readable trace of every stanza on "
 	    "stdout\n"
 	    "  --syslog       operator log to syslog instead of stderr\n"
+	    "  --user USER    run as USER once the listeners are bound\n"
+	    "  --workers N    N worker processes under a supervisor (0: one "
+	    "process)\n"
 	    "  -v             more operator log (repeat for I/O and XML "
 	    "traces)\n"
 	    "  -V             print the version and exit\n"
@@ -84,9 +92,15 @@ main_load(const char *path, char **err)
 		goto fail;
 	if (main_overrides.syslog)
 		cfg->log.syslog = true;
+	if (main_overrides.user != NULL) {
+		free(cfg->process.user);
+		cfg->process.user = xstrdup(main_overrides.user);
+	}
+	if (main_overrides.workers >= 0)
+		cfg->process.workers = (unsigned)main_overrides.workers;
 	if (config_check(cfg, err) == -1 || config_tls_load(cfg, err) == -1 ||
 	    config_filters_load(cfg, err) == -1 ||
-	    config_logs_load(cfg, err) == -1)
+	    config_logs_load(cfg, err) == -1 || privs_load(cfg, err) == -1)
 		goto fail;
 	return cfg;
 fail:
@@ -104,18 +118,25 @@ main(int argc, char *argv[])
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* One write(2) per operator line: the lines of workers sharing
+	 * stderr do not interleave. */
+	static char errbuf[16384];
 	const char *path = NULL;
 	bool check = false, trace = false;
 	int ch, verbose = 0, rc;
+	char *end;
 	struct config *cfg;
 	struct proxy *p;
 	char *err = NULL;
 
+	setvbuf(stderr, errbuf, _IOLBF, sizeof(errbuf));
 	main_overrides.listen = xcalloc((size_t)argc, sizeof(char *));
 	while ((ch = getopt_long(argc, argv, "c:nl:u:vVh", longopts, NULL)) !=
 	    -1) {
@@ -137,6 +158,22 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			main_overrides.syslog = true;
+			break;
+		case 'U':
+			main_overrides.user = optarg;
+			break;
+		case 'W':
+			errno = 0;
+			main_overrides.workers = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    main_overrides.workers < 0 ||
+			    main_overrides.workers > CONFIG_MAX_WORKERS) {
+				fprintf(stderr, "xmppgate: --workers %s: "
+				    "expected a number from 0 to %d\n",
+				    optarg, CONFIG_MAX_WORKERS);
+				free(main_overrides.listen);
+				return 1;
+			}
 			break;
 		case 'v':
 			verbose++;

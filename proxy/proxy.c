@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The daemon's context. Accepts connections into sessions (or refuses them
- * past max_sessions or a per-address limit), keeps the live-session list for shutdown, reloads the
- * config on SIGHUP (built whole first, swapped in only when valid; running
- * sessions keep the config they started with) and shuts down in order on
- * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions to
- * flush (bounded), exit; SIGUSR1 writes the sessions and the filters'
- * counters to the operator log. It maps the shared counters (metrics.h) and
- * runs the metrics endpoint when the config asks for one; the endpoint
- * stays up during shutdown, so health checks see 503.
+ * The daemon's context. Starts in order (listeners bound, resolver and
+ * event files made, privileges dropped: privs.c), accepts connections into
+ * sessions (or refuses them past max_sessions or a per-address limit;
+ * transparent listeners: toward the original destination, if allowed),
+ * keeps the live-session list for shutdown, and shuts down in order on
+ * SIGTERM/SIGINT: stop accepting, send system-shutdown, wait for sessions
+ * to flush (limits.shutdown_grace_s at most), free what is left, exit. It
+ * maps the shared counters (metrics.h) before anything forks and runs the
+ * metrics endpoint when the config asks for one; the endpoint stays up
+ * during shutdown, so health checks see 503. SIGHUP and SIGUSR1 are handled in
+ * proxy_reload.c; with workers, this process is their supervisor until it
+ * forks, and each worker goes on from here as a proxy of its own
+ * (workers.c).
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,53 +37,18 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "netmatch.h"
-#include "proxy.h"
+#include "privs.h"
+#include "proxy_int.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "smack.h"
-#include "transparent.h"
 #include "streamerr.h"
+#include "transparent.h"
+#include "workers.h"
 #include "xmalloc.h"
 
-#define PROXY_SHUTDOWN_GRACE_S 8
 /* Client addresses the per-address limits remember (about 1 MiB). */
 #define PROXY_RATELIMIT_SLOTS 16384
-
-struct proxy_slot {
-	TAILQ_ENTRY(proxy_slot) entry;
-	struct proxy *proxy;	 /* borrowed */
-	struct session *session; /* owned by itself: ends via session_close */
-	struct ratelimit_key rl_key; /* the client's address, as counted */
-	bool rl_tracked;             /* counted: released when it ends */
-};
-
-struct proxy {
-	struct event_base *base; /* owned */
-	struct evdns_base *dns;	 /* owned, may be NULL */
-	struct config *cfg;	 /* reference: the config new sessions get */
-	/* borrowed from cfg: the chain every session's next stanza runs
-	 * through, running sessions included */
-	struct filter_chain *chain;
-	struct smack_table *smtab; /* owned: parked stream management */
-	struct ratelimit *rl;      /* owned: made when a per-address limit is
-	                            * first on */
-	char *config_path;	 /* owned or NULL */
-	bool trace;
-	struct events *events;	     /* owned; sessions see it through env */
-	struct listener **listeners; /* owned array */
-	size_t nlisteners;
-	struct metrics_http *metrics; /* owned or NULL: no endpoint */
-	char *metrics_address;        /* owned or NULL: what it serves on */
-	TAILQ_HEAD(, proxy_slot) sessions;
-	size_t nsessions; /* allocated, including those lingering */
-	size_t nactive;	  /* not yet ended: what max_sessions caps */
-	uint64_t next_id;
-	uint32_t run_id;
-	bool stopping;
-	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1; /* owned */
-	struct event *grace;			      /* owned */
-	proxy_reload_fn reload;
-};
 
 static void
 proxy_session_closed(void *arg, struct session *s)
@@ -398,83 +367,46 @@ proxy_accept(void *arg, struct listener *l, evutil_socket_t fd,
 	    session_new(&env, p->cfg, id, bev, &peer, listener_config(l), NULL);
 }
 
-/* Whether cfg asks for the metrics endpoint the proxy runs. */
-static bool
-proxy_same_metrics(const struct proxy *p, const struct config *cfg)
-{
-	if (p->metrics_address == NULL || cfg->metrics.address == NULL)
-		return p->metrics_address == cfg->metrics.address;
-	return strcmp(p->metrics_address, cfg->metrics.address) == 0;
-}
-
-static void
-proxy_reload(struct proxy *p)
-{
-	struct config *cfg;
-	struct events *ev;
-	char *err = NULL;
-
-	if (p->config_path == NULL || p->reload == NULL) {
-		events_reopen(p->events);
-		log_info("reload: no config file; log files reopened");
-		return;
-	}
-	if ((cfg = p->reload(p->config_path, &err)) == NULL) {
-		log_warnx("reload failed, keeping the running config: %s", err);
-		free(err);
-		return;
-	}
-	if ((ev = events_new(cfg, p->trace, p->base, &err)) == NULL) {
-		log_warnx("reload failed, keeping the running config: %s", err);
-		free(err);
-		config_unref(cfg);
-		return;
-	}
-	events_free(p->events);
-	p->events = ev;
-	if (cfg->log.syslog != p->cfg->log.syslog ||
-	    cfg->log.facility != p->cfg->log.facility)
-		log_use_syslog(cfg->log.syslog, cfg->log.facility);
-	if (!proxy_same_metrics(p, cfg))
-		log_warnx("reload: metrics.address changes at restart; still "
-		          "serving %s",
-		    p->metrics_address ? p->metrics_address : "nothing");
-	filter_chain_inherit(cfg->chain, p->chain);
-	config_unref(p->cfg);
-	p->cfg = cfg;
-	p->chain = cfg->chain;
-	log_info("reload: config %s loaded, %zu filters (listeners unchanged "
-		 "until restart)", p->config_path, filter_chain_size(p->chain));
-}
-
+/* The grace is over: what is still open goes, its session.close written
+ * already (session_shutdown) or now. */
 static void
 proxy_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
+	struct proxy_slot *slot;
 
-	log_warnx("shutdown: %zu sessions still open after %ds, exiting",
-	    p->nsessions, PROXY_SHUTDOWN_GRACE_S);
+	log_warnx("shutdown: %zu sessions still flushing after %us, closing "
+		  "them", p->nsessions, p->cfg->limits.shutdown_grace_s);
+	while ((slot = TAILQ_FIRST(&p->sessions)) != NULL)
+		session_free_now(slot->session);
 	event_base_loopexit(p->base, NULL);
 }
 
-static void
+void
 proxy_shutdown(struct proxy *p)
 {
 	struct proxy_slot *slot;
-	struct timeval tv = { PROXY_SHUTDOWN_GRACE_S, 0 };
+	struct timeval tv = { p->cfg->limits.shutdown_grace_s, 0 };
 	size_t i;
 
 	if (p->stopping)
 		return;
 	p->stopping = true;
-	metrics_set_accepting(false);
+	if (p->worker == 0)
+		metrics_set_accepting(false);
 	log_info("shutdown: stopping %zu listeners and %zu sessions",
 	    p->nlisteners, p->nsessions);
 	for (i = 0; i < p->nlisteners; i++)
 		listener_free(p->listeners[i]);
 	p->nlisteners = 0;
+	p->accepting = false;
+	if (p->workers != NULL) {
+		workers_shutdown(p->workers);
+		return;
+	}
 	TAILQ_FOREACH(slot, &p->sessions, entry)
 		session_shutdown(slot->session);
+	events_flush(p->events);
 	if (p->nsessions == 0) {
 		event_base_loopexit(p->base, NULL);
 		return;
@@ -483,23 +415,16 @@ proxy_shutdown(struct proxy *p)
 	evtimer_add(p->grace, &tv);
 }
 
-/* SIGUSR1: what is running and what the filters did, in the log. */
-static void
-proxy_report(struct proxy *p)
-{
-	log_info("report: sessions=%zu active=%zu accepted=%llu "
-		 "stopping=%d rate_limit_addresses=%zu", p->nsessions,
-	    p->nactive, (unsigned long long)p->next_id, p->stopping,
-	    p->rl != NULL ? ratelimit_size(p->rl) : 0);
-	filter_chain_log_counters(p->chain);
-}
-
 static void
 proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy *p = arg;
 
-	if (sig == SIGHUP)
+	/* A worker reloads when its supervisor says (workers.c); a SIGHUP
+	 * sent to it alone reopens its files. */
+	if (sig == SIGHUP && p->worker != 0)
+		proxy_reopen(p);
+	else if (sig == SIGHUP)
 		proxy_reload(p);
 	else if (sig == SIGUSR1)
 		proxy_report(p);
@@ -507,10 +432,10 @@ proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 		proxy_shutdown(p);
 }
 
-static struct evdns_base *
-proxy_dns(struct event_base *base)
+struct evdns_base *
+proxy_dns(struct event_base *base, int flags)
 {
-	struct evdns_base *dns = evdns_base_new(base, 0);
+	struct evdns_base *dns = evdns_base_new(base, flags);
 
 	if (dns == NULL)
 		return NULL;
@@ -521,6 +446,22 @@ proxy_dns(struct event_base *base)
 	return dns;
 }
 
+int
+proxy_listen(struct proxy *p, struct listener *l, char **err)
+{
+	return listener_start(l, p->base, proxy_accept, p, err);
+}
+
+/* The event sinks, opened as the user xmppgate runs as (privs_as_user). */
+static int
+proxy_open_events(void *arg, char **err)
+{
+	struct proxy *p = arg;
+
+	p->events = events_new(p->cfg, p->trace, p->base, err);
+	return p->events != NULL ? 0 : -1;
+}
+
 struct proxy *
 proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 {
@@ -529,29 +470,24 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	size_t i;
 
 	TAILQ_INIT(&p->sessions);
+	/* Mapped before any fork: every worker counts into the same block. */
 	metrics_init();
 	if (RAND_bytes((unsigned char *)&p->run_id, sizeof(p->run_id)) != 1)
 		p->run_id = (uint32_t)getpid();
 	p->base = event_base_new();
 	if (p->base == NULL)
 		fatalx("event_base_new failed");
-	p->dns = proxy_dns(p->base);
 	p->cfg = config_ref(cfg);
 	p->chain = cfg->chain;
 	p->smtab = smack_table_new();
 	p->config_path = config_path ? xstrdup(config_path) : NULL;
 	p->trace = trace;
-	if ((p->events = events_new(cfg, trace, p->base, err)) == NULL) {
-		proxy_free(p);
-		return NULL;
-	}
+	if (privs_check_root(cfg, err) == -1)
+		goto fail;
 	p->listeners = xcalloc(cfg->nlisten, sizeof(*p->listeners));
 	for (i = 0; i < cfg->nlisten; i++) {
-		l = listener_new(p->base, &cfg->listen[i], proxy_accept, p, err);
-		if (l == NULL) {
-			proxy_free(p);
-			return NULL;
-		}
+		if ((l = listener_new(&cfg->listen[i], err)) == NULL)
+			goto fail;
 		p->listeners[p->nlisteners++] = l;
 		/* Listed with zero sessions from the first scrape on. */
 		(void)metrics_listener(cfg->listen[i].address);
@@ -559,13 +495,21 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	if (cfg->metrics.address != NULL) {
 		p->metrics =
 		    metrics_http_new(p->base, cfg->metrics.address, err);
-		if (p->metrics == NULL) {
-			proxy_free(p);
-			return NULL;
-		}
+		if (p->metrics == NULL)
+			goto fail;
 		p->metrics_address = xstrdup(cfg->metrics.address);
 	}
-	metrics_set_accepting(true);
+	/* Each worker needs a resolver of its own, made now: after the
+	 * chroot its files are out of reach. Shared state the workers must
+	 * all see (the metrics mapping) is made before this: see
+	 * workers_run(). */
+	if (cfg->process.workers > 0)
+		p->workers = workers_new(p, cfg->process.workers);
+	else
+		p->dns = proxy_dns(p->base, 0);
+	if (privs_as_user(cfg, proxy_open_events, p, err) == -1 ||
+	    privs_drop(cfg, err) == -1)
+		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	p->sig_int = evsignal_new(p->base, SIGINT, proxy_signal_cb, p);
 	p->sig_term = evsignal_new(p->base, SIGTERM, proxy_signal_cb, p);
@@ -576,6 +520,9 @@ proxy_new(struct config *cfg, const char *config_path, bool trace, char **err)
 	evsignal_add(p->sig_hup, NULL);
 	evsignal_add(p->sig_usr1, NULL);
 	return p;
+fail:
+	proxy_free(p);
+	return NULL;
 }
 
 void
@@ -587,11 +534,29 @@ proxy_set_reload(struct proxy *p, proxy_reload_fn fn)
 int
 proxy_run(struct proxy *p)
 {
-	log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
-	    p->cfg->upstream.address ? p->cfg->upstream.address
-	                             : "(transparent only)");
+	char *err = NULL;
+	size_t i;
+
+	/* The supervisor returns once its workers are gone; a worker it
+	 * forked returns at once, to run as a proxy of its own. */
+	if (p->workers != NULL && workers_run(p->workers) == WORKERS_DONE) {
+		log_info("xmppgate stopped");
+		return 0;
+	}
+	for (i = 0; i < p->nlisteners; i++)
+		if (proxy_listen(p, p->listeners[i], &err) == -1)
+			fatalx("%s", err);
+	p->accepting = true;
+	metrics_set_accepting(true);
+	if (p->worker != 0)
+		log_info("worker=%u pid=%ld running session_ids=%08x.N",
+		    p->worker, (long)getpid(), p->run_id);
+	else
+		log_info("xmppgate %s running upstream=%s", PACKAGE_VERSION,
+		    p->cfg->upstream.address ? p->cfg->upstream.address
+		                             : "(transparent only)");
 	event_base_dispatch(p->base);
-	log_info("xmppgate stopped");
+	log_info("%s stopped", p->worker != 0 ? "worker" : "xmppgate");
 	return 0;
 }
 
@@ -605,7 +570,8 @@ proxy_free(struct proxy *p)
 	for (i = 0; i < p->nlisteners; i++)
 		listener_free(p->listeners[i]);
 	free(p->listeners);
-	metrics_set_accepting(false);
+	if (p->worker == 0)
+		metrics_set_accepting(false);
 	metrics_http_free(p->metrics);
 	free(p->metrics_address);
 	if (p->sig_int != NULL) {
@@ -618,6 +584,8 @@ proxy_free(struct proxy *p)
 		event_free(p->grace);
 	if (p->nsessions > 0)
 		log_warnx("exiting with %zu sessions unflushed", p->nsessions);
+	workers_free(p->workers);
+	workers_chan_free(p->chan);
 	events_free(p->events);
 	if (p->dns != NULL)
 		evdns_base_free(p->dns, 0);

@@ -521,6 +521,29 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	free(s);
 }
 
+void
+session_free_now(struct session *s)
+{
+	if (s->state != SESSION_CLOSING)
+		session_close(s, SESSION_REASON_SHUTDOWN);
+	session_reap_cb(-1, 0, s);
+}
+
+void
+session_log_status(const struct session *s)
+{
+	log_info("session=%s status client=%s listener=%s state=%s jid=%s "
+		 "age=%.1fs c2s_bytes=%llu c2s_stanzas=%llu s2c_bytes=%llu "
+		 "s2c_stanzas=%llu tls_client=%s tls_upstream=%s",
+	    s->id, s->client_addr, s->listener_addr,
+	    session_state_str(s->state), s->nego.jid ? s->nego.jid : "-",
+	    session_elapsed(s), (unsigned long long)s->client.bytes_in,
+	    (unsigned long long)s->stanzas_c2s,
+	    (unsigned long long)s->upstream.bytes_in,
+	    (unsigned long long)s->stanzas_s2c, s->tls_client,
+	    s->tls_upstream);
+}
+
 /* The upstream leg, its parser and readiness from upstream.tls. */
 static void
 session_init_upstream(struct session *s, struct bufferevent *bev)

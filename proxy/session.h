@@ -117,6 +117,13 @@ void session_close(struct session *, enum session_reason);
 /* Sends system-shutdown to the client, closes the upstream stream cleanly,
  * then session_close(SHUTDOWN). */
 void session_shutdown(struct session *);
+/* The end of a shutdown's grace: session_close(SHUTDOWN) unless it was
+ * closed already (so its session.close is written), then frees it now,
+ * whatever its legs still hold. */
+void session_free_now(struct session *);
+/* SIGUSR1: one operator line on the session as it is now (client, state,
+ * JID, age, bytes and stanzas each way, TLS on each leg). */
+void session_log_status(const struct session *);
 /* Ends a session the proxy refuses to serve (limit): header + error. */
 void session_refuse(struct bufferevent *client, const char *condition,
     const char *text);

@@ -666,6 +666,16 @@ sink_record_new(const struct config_log *l, size_t index, char **err)
 		free(s);
 		return NULL;
 	}
+	/* Files are created as the process is now (its user, after the
+	 * privileges are dropped): a directory it cannot write to would
+	 * record nothing. */
+	if (faccessat(s->d.dfd, ".", W_OK | X_OK, AT_EACCESS) == -1) {
+		*err = xasprintf("logs[%zu].dir: %s: %s", index, l->dir,
+		    errno == EACCES ? "not writable" : strerror(errno));
+		record_dir_fini(&s->d);
+		free(s);
+		return NULL;
+	}
 	s->base.ops = &sink_record_ops;
 	s->base.redact = l->redact;
 	s->max_files = l->max_files;

@@ -262,6 +262,23 @@ bad record-limit "logs[0].max_file_bytes: must be at least 65536" \
 bad record-path "logs[0].path: only valid for type 'json'" \
     "{$L, $U, \"logs\": [{\"type\": \"record\", \"dir\": \"recordings\",
      \"path\": \"x.jsonl\"}]}"
+bad no-such-user "user: no such user 'no-such-user-xg'" \
+    "{$L, $U, \"user\": \"no-such-user-xg\"}"
+bad no-such-group "group: no such group 'no-such-group-xg'" \
+    "{$L, $U, \"user\": \"nobody\", \"group\": \"no-such-group-xg\"}"
+bad group-alone "group: needs user" "{$L, $U, \"group\": \"nogroup\"}"
+bad chroot-relative "chroot: must be an absolute path" \
+    "{$L, $U, \"chroot\": \"jail\"}"
+bad chroot-missing "chroot: $tmp/no-such-jail: No such file or directory" \
+    "{$L, $U, \"chroot\": \"$tmp/no-such-jail\"}"
+bad too-many-workers "workers: must be at most 128" \
+    "{$L, $U, \"workers\": 1000}"
+bad grace-zero "limits.shutdown_grace_s: must be at least 1" \
+    "{$L, $U, \"limits\": {\"shutdown_grace_s\": 0}}"
+refuses "--workers with a bad count" "--workers x: expected a number" \
+    -l 127.0.0.1:5222 -u 127.0.0.1:15222 --workers x
+refuses "--user with an unknown user" "user: no such user 'no-such-user-xg'" \
+    -l 127.0.0.1:5222 -u 127.0.0.1:15222 --user no-such-user-xg
 bad invalid-json "line 3, column 3: invalid JSON" \
     "{
   $L

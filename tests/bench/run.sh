@@ -163,13 +163,16 @@ start relay "$relay" -l "127.0.0.1:$p_relay" -u "$sink"
 run_target relay "127.0.0.1:$p_relay" "$last_pid"
 stop "$last_pid"
 
+# xmppgate will not stay root unless told to.
+root=
+if [ "$(id -u)" = 0 ]; then root='"allow_root": true,'; fi
 cat >"$tmp/xg.json" <<EOF
-{ "listen": [ { "address": "127.0.0.1:$p_xg", "tls": "none" } ],
+{ $root "listen": [ { "address": "127.0.0.1:$p_xg", "tls": "none" } ],
   "upstream": { "address": "$sink", "tls": "none" },
   "logs": [] }
 EOF
 cat >"$tmp/xgjson.json" <<EOF
-{ "listen": [ { "address": "127.0.0.1:$p_xgjson", "tls": "none" } ],
+{ $root "listen": [ { "address": "127.0.0.1:$p_xgjson", "tls": "none" } ],
   "upstream": { "address": "$sink", "tls": "none" },
   "logs": [ { "type": "json", "path": "$tmp/events.jsonl" } ] }
 EOF
@@ -237,7 +240,7 @@ run_tls_target trelay "127.0.0.1:$p_trelay" "$last_pid"
 stop "$last_pid"
 
 cat >"$tmp/txg.json" <<EOF
-{ "listen": [ { "address": "127.0.0.1:$p_txg", "tls": "direct" } ],
+{ $root "listen": [ { "address": "127.0.0.1:$p_txg", "tls": "direct" } ],
   "upstream": { "address": "$tsink", "tls": "direct",
                 "ca_file": "$tls/ca.pem", "server_name": "localhost" },
   "tls": { "cert": "$tls/server.pem", "key": "$tls/server.key" },

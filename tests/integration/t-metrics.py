@@ -460,9 +460,13 @@ def t_config(env):
     def run(metrics, *extra):
         cfg = os.path.join(env.tmp, "m.json")
         with open(cfg, "w") as f:
+            # As root (CI), xmppgate must be told it may stay root.
             f.write('{"listen": [{"address": "127.0.0.1:%d"}], '
-                    '"upstream": {"address": "127.0.0.1:1"}, '
-                    '"metrics": %s}' % (xgtest.free_port(), metrics))
+                    '"upstream": {"address": "127.0.0.1:1"}, %s'
+                    '"metrics": %s}' % (
+                        xgtest.free_port(),
+                        '"allow_root": true, ' if os.geteuid() == 0 else '',
+                        metrics))
         return subprocess.run([xgtest.XG_BIN, "-c", cfg] + list(extra),
                               capture_output=True, text=True, timeout=10)
     r = run('{"address": "0.0.0.0:9222"}', "-n")
