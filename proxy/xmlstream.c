@@ -27,6 +27,21 @@
 
 #include <expat.h>
 
+/*
+ * Expat 2.6 and the security updates that backport its fix for
+ * CVE-2023-52425 (Debian 12's 2.5.0-1+deb12u5 among them) defer re-parsing
+ * a token that arrived in pieces until enough more input came: a stanza
+ * split across reads would then sit in the parser, unreported, until the
+ * peer sends more. The proxy switches deferral off. The symbol is weak so
+ * that a binary built against an expat without it still switches it off
+ * when the library is updated under it; where the library lacks it, there
+ * is nothing to switch.
+ */
+#ifndef HAVE_XML_SETREPARSEDEFERRALENABLED
+XML_Bool XML_SetReparseDeferralEnabled(XML_Parser, XML_Bool);
+#endif
+#pragma weak XML_SetReparseDeferralEnabled
+
 #include "log.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -736,10 +751,9 @@ xmlstream_setup(struct xmlstream *xs)
 	XML_SetXmlDeclHandler(p, xmlstream_xmldecl_cb);
 	XML_SetStartNamespaceDeclHandler(p, xmlstream_nsdecl_cb);
 	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
-#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
-	/* Deferral would hold back a stanza split across reads. */
-	XML_SetReparseDeferralEnabled(p, XML_FALSE);
-#endif
+	/* Deferral would hold back a stanza split across reads (above). */
+	if (XML_SetReparseDeferralEnabled != NULL)
+		(void)XML_SetReparseDeferralEnabled(p, XML_FALSE);
 }
 
 /*
