@@ -10,7 +10,12 @@
 # terminating TLS on both legs, and xmppgate with TLS toward the client and
 # toward the sink, with a CA and certificate made for this run by the
 # openssl command (in the temporary directory, never kept): TLS connection
-# setups per second and TLS throughput. It prints one table. Every step is
+# setups per second and TLS throughput. In between, the content policy's
+# cost: throughput of xmppgate with no filters (that section's own
+# baseline), with 10 and with 100 regex rules (rules.awk), and of the plain
+# relay, in interleaved rounds; no rule may act on the traffic while the
+# log rules among them match it (checked from the proxy's SIGUSR1
+# counters). It prints one table. Every step is
 # bounded in time; it stops only the processes it started and removes its
 # temporary directory. Not part of `make check`: nothing there depends on
 # speed.
@@ -19,7 +24,9 @@
 # XG_BENCH_CONNS (throughput and setup connections, 4),
 # XG_BENCH_ROUNDTRIPS (20000), XG_BENCH_IDLE (idle sessions, 5000),
 # XG_BENCH_HS_SECS (connection setup seconds per target, 3),
-# XG_BENCH_TLS_KEY (certificate key: ec for P-256, or rsa for RSA-2048; ec).
+# XG_BENCH_TLS_KEY (certificate key: ec for P-256, or rsa for RSA-2048; ec),
+# XG_BENCH_FILTER_ROUNDS (interleaved rounds of the filters section, 3),
+# XG_BENCH_FILTER_SECS (seconds per target and round there, 2).
 # ulimit -n/-H are not POSIX, but dash and bash both have them.
 # shellcheck disable=SC3045
 set -eu
@@ -129,9 +136,10 @@ kv() {
 	sed -n "s/.* $3=\([^ ]*\).*/\1/p" "$tmp/$1.$2.out"
 }
 
-# shellcheck disable=SC2046 # seven port numbers, split on purpose
-set -- $("$bench" ports 7)
+# shellcheck disable=SC2046 # eleven port numbers, split on purpose
+set -- $("$bench" ports 11)
 p_sink=$1 p_relay=$2 p_xg=$3 p_xgjson=$4 p_tsink=$5 p_trelay=$6 p_txg=$7
+p_xgf0=$8 p_xgf10=$9 p_xgf100=${10} p_frelay=${11}
 sink=127.0.0.1:$p_sink
 tsink=127.0.0.1:$p_tsink
 
@@ -191,6 +199,87 @@ stop "$last_pid"
 events_bytes=$(wc -c <"$tmp/events.jsonl")
 grep -q '"event":"stanza"' "$tmp/events.jsonl" ||
     die "xmppgate wrote no stanza events to its JSON log"
+# Hundreds of MB: gone before the kernel spends the next runs' CPU on
+# writing them back.
+rm -f "$tmp/events.jsonl"
+
+# ---- filters: the content policy's cost ----
+# xmppgate with 0, 10 and 100 regex rules (rules.awk) and the plain relay,
+# throughput only: four processes started together, measured in
+# interleaved rounds so that machine noise and drift fall on all of them
+# alike; each target's best round is reported.
+f_rounds=${XG_BENCH_FILTER_ROUNDS:-3}
+f_secs=${XG_BENCH_FILTER_SECS:-2}
+rules=$(dirname "$0")/rules.awk
+[ -r "$rules" ] || die "$rules is missing"
+for nf in 0 10 100; do
+	case $nf in
+	0) port=$p_xgf0 ;;
+	10) port=$p_xgf10 ;;
+	*) port=$p_xgf100 ;;
+	esac
+	awk -v n="$nf" -f "$rules" >"$tmp/rules$nf.json" ||
+	    die "rules.awk failed for $nf rules"
+	cat >"$tmp/xgf$nf.json" <<EOF
+{ "listen": [ { "address": "127.0.0.1:$port", "tls": "none" } ],
+  "upstream": { "address": "$sink", "tls": "none" },
+  "logs": [],
+  "filters": $(cat "$tmp/rules$nf.json") }
+EOF
+	"$xg" -n -c "$tmp/xgf$nf.json" >/dev/null 2>"$tmp/xgf$nf-check.err" ||
+	    die "xmppgate rejects the bench config xgf$nf.json"
+	start "xgf$nf" "$xg" -c "$tmp/xgf$nf.json"
+	case $nf in
+	0) pid_xgf0=$last_pid ;;
+	10) pid_xgf10=$last_pid ;;
+	*) pid_xgf100=$last_pid ;;
+	esac
+done
+start frelay "$relay" -l "127.0.0.1:$p_frelay" -u "$sink"
+pid_frelay=$last_pid
+for t in "xgf0 $p_xgf0" "xgf10 $p_xgf10" "xgf100 $p_xgf100" \
+    "frelay $p_frelay"; do
+	# shellcheck disable=SC2086 # "NAME PORT": split on purpose
+	set -- $t
+	"$bench" wait -c "127.0.0.1:$2" -t 10 || die "$1 did not start"
+done
+r=1
+while [ "$r" -le "$f_rounds" ]; do
+	for t in "xgf0 $p_xgf0" "xgf10 $p_xgf10" "xgf100 $p_xgf100" \
+	    "frelay $p_frelay"; do
+		# shellcheck disable=SC2086 # split on purpose
+		set -- $t
+		measure "$1-$r" throughput "127.0.0.1:$2" -n "$conns" \
+		    -t "$f_secs"
+	done
+	r=$((r + 1))
+done
+for t in "xgf0 $pid_xgf0 0" "xgf10 $pid_xgf10 10" "xgf100 $pid_xgf100 100"; do
+	# shellcheck disable=SC2086 # "NAME PID RULES": split on purpose
+	set -- $t
+	kill -0 "$2" 2>/dev/null || die "$1 exited during the benchmark"
+	# The counters, one line per rule: the log rules matched, no rule
+	# acted (the sink's verification would fail on any action too).
+	kill -USR1 "$2"
+	i=0
+	while [ "$(grep -c ' filter=' "$tmp/$1.log")" -lt "$3" ]; do
+		i=$((i + 1))
+		[ "$i" -le 50 ] || die "$1 wrote no filter counters"
+		sleep 0.1
+	done
+	stop "$2"
+	awk '/ filter=/ { for (i = 1; i <= NF; i++) {
+		if ($i ~ /^matches=/) m += substr($i, 9)
+		if ($i ~ /^actions=/) a += substr($i, 9) } }
+	    END { printf "%d %d\n", m, a }' "$tmp/$1.log" >"$tmp/$1.counts"
+	read -r f_matches f_actions <"$tmp/$1.counts"
+	[ "$f_actions" -eq 0 ] ||
+	    die "$1: rules acted $f_actions times on the bench traffic"
+	[ "$3" -eq 0 ] || [ "$f_matches" -gt 0 ] ||
+	    die "$1: no rule matched: the text rules did not run"
+done
+kill -0 "$pid_frelay" 2>/dev/null || die "frelay exited during the benchmark"
+stop "$pid_frelay"
 stop "$sink_pid"
 
 # ---- TLS on every leg ----
@@ -290,6 +379,53 @@ for t in direct relay xg xgjson; do
 	    "$(echo "$mb $r_mb" | awk '{print $1 / $2}')"
 done
 echo "(JSON event log: $events_bytes bytes for the whole xmppgate-JSON run)"
+echo
+# f_best TARGET: "best-MB/s its-stanzas/s worst-MB/s all-stanzas" over
+# the target's rounds.
+f_best() {
+	cat "$tmp/$1"-[0-9]*.throughput.out | awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = kv[2]
+		}
+		if (NR == 1 || v["mbps"] + 0 > best) {
+			best = v["mbps"] + 0
+			sps = v["sps"]
+		}
+		if (NR == 1 || v["mbps"] + 0 < worst)
+			worst = v["mbps"] + 0
+		n += v["stanzas"]
+	} END { print best, sps, worst, n }'
+}
+read -r f0_mb f_sps f_worst f_n <<EOF
+$(f_best xgf0)
+EOF
+read -r fr_mb f_sps f_worst f_n <<EOF
+$(f_best frelay)
+EOF
+echo "throughput with filters: $conns connections, best of $f_rounds" \
+    "interleaved rounds of ${f_secs}s"
+printf '%-24s %9s %12s %9s %9s %13s %11s\n' "throughput, filters" \
+    "MB/s" "stanzas/s" "vs none" "vs relay" "rounds MB/s" "matches/st."
+for t in frelay xgf0 xgf10 xgf100; do
+	read -r mb f_sps f_worst f_n <<EOF
+$(f_best "$t")
+EOF
+	if [ "$t" = frelay ]; then
+		label="xg-relay (plain TCP)"
+		per=-
+	else
+		label="xmppgate, ${t#xgf} rules"
+		read -r f_matches f_actions <"$tmp/$t.counts"
+		per=$(echo "$f_matches $f_n" | awk '{printf "%.2f", $1 / $2}')
+	fi
+	printf '%-24s %9.1f %12.0f %9.3f %9.3f %13s %11s\n' "$label" "$mb" \
+	    "$f_sps" "$(echo "$mb $f0_mb" | awk '{print $1 / $2}')" \
+	    "$(echo "$mb $fr_mb" | awk '{print $1 / $2}')" \
+	    "$(printf '%.1f-%.1f' "$f_worst" "$mb")" "$per"
+done
+echo "(regex rules from rules.awk, no event log; the rules that matched" \
+    "only logged: nothing was dropped or rewritten)"
 echo
 printf '%-24s %9s %9s %9s   (%s round trips, 1 connection)\n' "ping-pong" \
     "p50 us" "p99 us" "mean us" "$(kv direct pingpong n)"
