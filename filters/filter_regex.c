@@ -589,6 +589,29 @@ regex_find(
 	return false;
 }
 
+/*
+ * Whether text place i lies inside an earlier text place (a body within a
+ * body: no client sends one, a crafted stanza may). The outer place's text
+ * holds the inner one's, and was rewritten already: rewriting the inner
+ * place again would replace inside the replacement ("[[dog removed]
+ * removed]"). Matching still looks at every place on its own; only the
+ * rewrite is done once per text node. Attribute places never nest.
+ */
+static bool
+regex_inside_earlier(const struct stanza *st, size_t i)
+{
+	const struct xnode *n;
+	size_t j;
+
+	if (st->places[i].attr != NULL)
+		return false;
+	for (n = st->places[i].node->parent; n != NULL; n = n->parent)
+		for (j = 0; j < i; j++)
+			if (st->places[j].attr == NULL && st->places[j].node == n)
+				return true;
+	return false;
+}
+
 /* Rewrites every place; a limit anywhere makes the rule a drop. */
 static void
 regex_rewrite(struct regex_rule *r, struct stanza *st, struct filter_hit *hit,
@@ -597,7 +620,8 @@ regex_rewrite(struct regex_rule *r, struct stanza *st, struct filter_hit *hit,
 	size_t i;
 
 	for (i = 0; i < st->nplaces; i++) {
-		if (!regex_wants_place(r, &st->places[i]))
+		if (!regex_wants_place(r, &st->places[i]) ||
+		    regex_inside_earlier(st, i))
 			continue;
 		if (regex_rewrite_place(r, st, i) == -1) {
 			hit->limit = true;
