@@ -429,6 +429,22 @@ test_rewrite(void)
 	    "occurrence replaced");
 	run_fini(&r);
 	config_unref(cfg);
+
+	/* A body inside a body: its text is rewritten once, with the outer. */
+	cfg = chain_cfg("{\"type\": \"regex\", \"action\": \"rewrite\", "
+			"\"replace\": \"[dog removed]\", \"match\": "
+			"{\"text\": \"\\\\bdog\\\\b\"}}");
+	run(cfg, FILTER_C2S,
+	    "<message><body>a dog <message><body>my dog</body></message>"
+	    "</body></message>",
+	    &r);
+	is_str(r.xml,
+	    "<message><body>a [dog removed] <message><body>my [dog "
+	    "removed]</body></message></body></message>",
+	    "nested places: each text rewritten once, not inside its "
+	    "replacement");
+	run_fini(&r);
+	config_unref(cfg);
 }
 
 /* (a+)+$ against a run of a's that does not end the text backtracks 2^n
