@@ -221,7 +221,7 @@ for nf in 0 10 100; do
 	awk -v n="$nf" -f "$rules" >"$tmp/rules$nf.json" ||
 	    die "rules.awk failed for $nf rules"
 	cat >"$tmp/xgf$nf.json" <<EOF
-{ "listen": [ { "address": "127.0.0.1:$port", "tls": "none" } ],
+{ $root "listen": [ { "address": "127.0.0.1:$port", "tls": "none" } ],
   "upstream": { "address": "$sink", "tls": "none" },
   "logs": [],
   "filters": $(cat "$tmp/rules$nf.json") }
