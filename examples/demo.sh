@@ -73,7 +73,7 @@ bob_pw=bob-demo-pw
 
 step "Prosody on 127.0.0.1:$prosody_port (throwaway, in $tmp)"
 mkdir -p "$tmp/prosody/data" "$tmp/prosody/certs"
-harness 'print(xgtest.PROSODY_CFG.format(dir=sys.argv[2], port=int(sys.argv[3]), tls=xgtest.PROSODY_NO_TLS.format(modules="")))' \
+harness 'print(xgtest.prosody_config(sys.argv[2], int(sys.argv[3])))' \
 	"$tmp/prosody" "$prosody_port" >"$tmp/prosody/prosody.cfg.lua"
 prosodyctl --config "$tmp/prosody/prosody.cfg.lua" register alice localhost "$alice_pw" 2>/dev/null
 prosodyctl --config "$tmp/prosody/prosody.cfg.lua" register bob localhost "$bob_pw" 2>/dev/null

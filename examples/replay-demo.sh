@@ -64,7 +64,7 @@ prosody() {
 	local dir=$tmp/$1 port
 	port=$(free_port)
 	mkdir -p "$dir/data" "$dir/certs"
-	harness 'print(xgtest.PROSODY_CFG.format(dir=sys.argv[2], port=int(sys.argv[3]), tls=xgtest.PROSODY_NO_TLS.format(modules="")))' \
+	harness 'print(xgtest.prosody_config(sys.argv[2], int(sys.argv[3])))' \
 		"$dir" "$port" | sed -e "${2:-}" >"$dir/prosody.cfg.lua"
 	for u in alice bob carol; do
 		prosodyctl --config "$dir/prosody.cfg.lua" register "$u" localhost "$u-demo-pw" \

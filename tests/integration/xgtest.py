@@ -158,6 +158,27 @@ def _tail(path, n=20):
         return []
 
 
+def prosody_config(where, port, cert=None, tls_required=True,
+                   direct_port=None, modules=(), muc=False,
+                   interfaces=("127.0.0.1",)):
+    """The text of a throwaway prosody.cfg.lua (see Prosody), also for the
+    demos in examples/, which run Prosody without this harness."""
+    mods = "".join('; "%s"' % m for m in modules)
+    if cert is None:
+        tls = PROSODY_NO_TLS.format(modules=mods)
+    else:
+        tls = PROSODY_TLS.format(
+            require="true" if tls_required else "false",
+            cert=cert[0], key=cert[1], modules=mods,
+            direct=direct_port if direct_port else "")
+    ifaces = "; ".join('"%s"' % a for a in interfaces)
+    text = PROSODY_CFG.format(dir=where, port=port, tls=tls,
+                              interfaces=ifaces)
+    if muc:
+        text += PROSODY_MUC.format(muc=MUC_DOMAIN)
+    return text
+
+
 class Prosody:
     """A throwaway Prosody 0.12 on a free loopback port, no s2s. Without
     cert, no TLS at all; with cert (a (chain PEM, key) pair) STARTTLS is
@@ -181,20 +202,12 @@ class Prosody:
         os.makedirs(os.path.join(self.dir, "data"))
         os.makedirs(os.path.join(self.dir, "certs"))  # silences certmanager
         check(cert is not None or not direct_tls, "direct TLS needs a cert")
-        mods = "".join('; "%s"' % m for m in modules)
-        if cert is None:
-            tls = PROSODY_NO_TLS.format(modules=mods)
-        else:
-            tls = PROSODY_TLS.format(
-                require="true" if tls_required else "false",
-                cert=cert[0], key=cert[1], modules=mods,
-                direct=self.direct_port if direct_tls else "")
-        ifaces = "; ".join('"%s"' % a for a in self.interfaces)
         with open(self.cfg, "w") as f:
-            f.write(PROSODY_CFG.format(dir=self.dir, port=self.port, tls=tls,
-                                       interfaces=ifaces))
-            if muc:
-                f.write(PROSODY_MUC.format(muc=MUC_DOMAIN))
+            f.write(prosody_config(self.dir, self.port, cert=cert,
+                                   tls_required=tls_required,
+                                   direct_port=self.direct_port,
+                                   modules=modules, muc=muc,
+                                   interfaces=self.interfaces))
         for user, pw in self.users.items():
             self.add_user(user, pw)
 

@@ -1,0 +1,67 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# TAP: the README's first command runs `make demo` (examples/demo.sh), and
+# the Replay section `make replay-demo` (examples/replay-demo.sh): each must
+# run to its end against a real Prosody and real clients, and show what it
+# promises. Run by `make check` with XG_BIN, XG_REPLAY_BIN and
+# XG_TOP_SRCDIR; in CI (CI=true) a missing Prosody or slixmpp is a failure.
+
+top_srcdir=${XG_TOP_SRCDIR:-.}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-demos.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	tail -n 30 "$tmp/out" | sed 's/^/#   /'
+}
+
+# demo NAME SCRIPT WANT...: the script exits 0 and prints every WANT.
+demo() {
+	name=$1
+	script=$2
+	shift 2
+	if ! timeout 300 bash "$top_srcdir/examples/$script" \
+	    >"$tmp/out" 2>&1 </dev/null; then
+		not_ok "$name exits 0"
+		return
+	fi
+	ok "$name exits 0"
+	for want in "$@"; do
+		if grep -qF -- "$want" "$tmp/out"; then
+			ok "$name shows: $want"
+		else
+			not_ok "$name shows: $want"
+		fi
+	done
+}
+
+if ! command -v prosody >/dev/null 2>&1 ||
+    ! /usr/bin/python3 -c 'import slixmpp' 2>/dev/null; then
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! Prosody or slixmpp missing (CI=true: no skips)"
+		exit 1
+	fi
+	echo "1..0 # SKIP Prosody or slixmpp is not installed"
+	exit 0
+fi
+
+demo "make demo" demo.sh \
+    "Hi Bob! Is &lt;this&gt; &amp; that getting through?" \
+    "occurrences of the passwords in events.jsonl: 0" \
+    "== Done"
+demo "make replay-demo" replay-demo.sh \
+    "OK: every expected answer came and matched" \
+    "OK: every recorded client stanza came, nothing unexpected" \
+    "== Done"
+
+echo "1..$n"
+[ "$failed" = 0 ]
