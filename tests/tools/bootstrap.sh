@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: ISC
 # From a clean clone on Debian 12 to a built tree: installs the Debian
 # packages that are missing (haproxy, iproute2, iptables and nftables are
-# for the PROXY protocol and transparent-mode tests) (apt-get, as root or through sudo), then
-# autoreconf, configure and make. Arguments go to configure, after any in
-# $XG_CONFIGURE_FLAGS (CI sets --enable-werror there). Safe to run again:
-# apt is skipped when everything is installed, and make only rebuilds what
-# changed. `bootstrap.sh --packages` prints the package list and exits.
+# for the PROXY protocol and transparent-mode tests; mandoc and groff-base
+# lint the manual pages, logrotate and systemd check the service files)
+# (apt-get, as root or through sudo), then autoreconf, configure and make.
+# Arguments go to configure, after any in $XG_CONFIGURE_FLAGS (CI sets
+# --enable-werror there). Safe to run again: apt is skipped when everything
+# is installed, and make only rebuilds what changed. `bootstrap.sh --packages` prints the package list and exits.
 
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libevent-dev libssl-dev libpcre2-dev libcjson-dev libexpat1-dev
 prosody python3 python3-slixmpp clang libclang-rt-14-dev clang-format
-ca-certificates openssl haproxy iproute2 iptables nftables curl"
+ca-certificates openssl haproxy iproute2 iptables nftables curl
+mandoc groff-base logrotate systemd"
 
 if [ "${1:-}" = --packages ]; then
 	echo $PACKAGES
