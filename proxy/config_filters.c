@@ -129,14 +129,6 @@ apply_action(struct config_ctx *ctx, const cJSON *item, void *dst)
 	return 0;
 }
 
-static int
-validate_nonempty(struct config_ctx *ctx, const cJSON *item)
-{
-	if (item->valuestring[0] == '\0')
-		return config_error(ctx, "must not be empty");
-	return 0;
-}
-
 /* Calls check(value, &errstr) on a string or each string of an array,
  * reporting each bad one under its own path. */
 static int
@@ -303,7 +295,7 @@ static const struct config_key match_keys[] = {
         .offset = MATCH(attributes)},
     {.name = "text",
         .type = CONFIG_KEY_STRING,
-        .validate = validate_nonempty,
+        .validate = config_validate_nonempty,
         .offset = MATCH(text)},
 };
 
@@ -338,7 +330,7 @@ static const struct config_table match_table = {
 static const struct config_key filter_keys[] = {
     {.name = "name",
         .type = CONFIG_KEY_STRING,
-        .validate = validate_nonempty,
+        .validate = config_validate_nonempty,
         .offset = FILTER(name)},
     {.name = "type",
         .type = CONFIG_KEY_STRING,
@@ -361,11 +353,11 @@ static const struct config_key filter_keys[] = {
     {.name = "replace", .type = CONFIG_KEY_STRING, .offset = FILTER(replace)},
     {.name = "reason",
         .type = CONFIG_KEY_STRING,
-        .validate = validate_nonempty,
+        .validate = config_validate_nonempty,
         .offset = FILTER(reason)},
     {.name = "path",
         .type = CONFIG_KEY_STRING,
-        .validate = validate_nonempty,
+        .validate = config_validate_nonempty,
         .offset = FILTER(path)},
     {.name = "config",
         .type = CONFIG_KEY_JSON,
@@ -377,26 +369,16 @@ static void
 refuse_key(struct config_ctx *ctx, unsigned long long seen, const char *key,
     const char *why)
 {
-	size_t mark;
-
-	if (!config_key_seen(&config_filter_table, seen, key))
-		return;
-	mark = config_path_push_key(ctx, key);
-	config_error(ctx, "%s", why);
-	config_path_pop(ctx, mark);
+	if (config_key_seen(&config_filter_table, seen, key))
+		config_key_error(ctx, key, why);
 }
 
 static void
 require_key(struct config_ctx *ctx, unsigned long long seen, const char *key,
     const char *why)
 {
-	size_t mark;
-
-	if (config_key_seen(&config_filter_table, seen, key))
-		return;
-	mark = config_path_push_key(ctx, key);
-	config_error(ctx, "%s", why);
-	config_path_pop(ctx, mark);
+	if (!config_key_seen(&config_filter_table, seen, key))
+		config_key_error(ctx, key, why);
 }
 
 /* The pattern compiles and the replacement names only groups it has. */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What the config file may say: one table per JSON object (root, listen[],
- * upstream, tls, limits, logs[], metrics, log) and the validators for single
- * keys and for rules across keys. The walking, type checking and error paths
- * are in config.c; this file holds no control flow over the JSON tree, so
- * adding a key is adding a row. Filter entries have their own table
- * (config_filters.c). Whether a record directory exists is for
- * config_logs.c: parsing never touches the file system.
+ * What the config file may say: one table per JSON object (root, limits,
+ * logs[], metrics, log) and the validators for single keys and for rules
+ * across keys, with the two small helpers every table file uses. The
+ * walking, type checking and error paths are in config.c; this file holds
+ * no control flow over the JSON tree, so adding a key is adding a row. The
+ * network's objects (listen[], upstream, tls) have their tables in
+ * config_net.c, filter entries theirs in config_filters.c. Whether a record
+ * directory exists is for config_logs.c: parsing never touches the file
+ * system.
  */
 #include "config.h"
 
@@ -17,16 +19,15 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <openssl/ssl.h>
-
 #include "addr.h"
 #include "config_keys.h"
 #include "log.h"
-#include "netmatch.h"
-#include "proxyproto.h"
 #include "xmalloc.h"
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+/* Offsets within the anonymous structs are taken from their first byte. */
+#define IN(obj, f)                                                             \
+	(offsetof(struct config, obj.f) - offsetof(struct config, obj))
 
 /* Upper bounds: generous, but each one a value no sane deployment exceeds. */
 #define MAX_STANZA_BYTES (16 * 1024 * 1024)
@@ -36,86 +37,13 @@
 #define MAX_SHUTDOWN_GRACE_S 3600      /* an hour to say goodbye */
 #define MAX_REGEX_LIMIT 100000000      /* PCRE2's own default, tenfold */
 #define MAX_RECORD_FILES 10000000      /* ten million files in one dir */
-#define MIN_RECORD_BYTES 65536	       /* a login fits, and a few stanzas */
+#define MIN_RECORD_BYTES 65536         /* a login fits, and a few stanzas */
 #if SIZE_MAX > 0xffffffffu
 #define MAX_RECORD_BYTES (1LL << 50) /* a petabyte */
 #else
 #define MAX_RECORD_BYTES 0xffffffffLL
 #endif
-#define MAX_RATE_INTERVAL_S 86400      /* a day */
-
-/* Longest host name (RFC 1035) plus NUL, enough for any IPv6 literal too. */
-#define HOST_MAX 256
-
-struct tls_name {
-	const char *name;
-	enum config_tls tls;
-};
-
-/* In the order the messages list them; upstream takes the first three. */
-static const struct tls_name tls_names[] = {
-	{"none", CONFIG_TLS_NONE},
-	{"starttls", CONFIG_TLS_STARTTLS},
-	{"direct", CONFIG_TLS_DIRECT},
-	{"passthrough", CONFIG_TLS_PASSTHROUGH},
-};
-#define UPSTREAM_NTLS 3
-
-int
-config_check_listen_address(const char *s, const char **errstr)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	return addr_parse_numeric(s, &ss, &len, errstr);
-}
-
-int
-config_check_upstream_address(const char *s, const char **errstr)
-{
-	char host[HOST_MAX];
-	unsigned port;
-
-	return addr_split(s, host, sizeof(host), &port, errstr);
-}
-
-void
-config_listen_init(void *obj)
-{
-	struct config_listen *l = obj;
-
-	l->address = NULL;
-	l->tls = CONFIG_TLS_NONE;
-	l->tls_required = true;
-	l->transparent = false;
-	l->allow.v = NULL;
-	l->allow.n = 0;
-	l->proxy_protocol = 0;
-}
-
-void
-config_listen_fini(struct config_listen *l)
-{
-	free(l->address);
-	free(l->allow.v);
-	l->address = NULL;
-	l->allow.v = NULL;
-	l->allow.n = 0;
-}
-
-void
-config_listen_copy(struct config_listen *dst, const struct config_listen *src)
-{
-	*dst = *src;
-	dst->address = src->address ? xstrdup(src->address) : NULL;
-	dst->allow.v = NULL;
-	if (src->allow.n > 0) {
-		dst->allow.v = xreallocarray(NULL, src->allow.n,
-		    sizeof(*src->allow.v));
-		memcpy(dst->allow.v, src->allow.v,
-		    src->allow.n * sizeof(*src->allow.v));
-	}
-}
+#define MAX_RATE_INTERVAL_S 86400 /* a day */
 
 void
 config_log_init(void *obj)
@@ -131,13 +59,21 @@ config_log_init(void *obj)
 	lg->max_file_bytes = CONFIG_DEFAULT_RECORD_MAX_FILE_BYTES;
 }
 
-/* Empty strings for file names and the like are always a mistake. */
-static int
-validate_nonempty(struct config_ctx *ctx, const cJSON *item)
+int
+config_validate_nonempty(struct config_ctx *ctx, const cJSON *item)
 {
 	if (item->valuestring[0] == '\0')
 		return config_error(ctx, "must not be empty");
 	return 0;
+}
+
+void
+config_key_error(struct config_ctx *ctx, const char *key, const char *reason)
+{
+	size_t mark = config_path_push_key(ctx, key);
+
+	config_error(ctx, "%s", reason);
+	config_path_pop(ctx, mark);
 }
 
 /* A chroot directory is absolute: after the chroot, nothing else means
@@ -147,181 +83,6 @@ validate_absolute(struct config_ctx *ctx, const cJSON *item)
 {
 	if (item->valuestring[0] != '/')
 		return config_error(ctx, "must be an absolute path");
-	return 0;
-}
-
-static int
-validate_listen_address(struct config_ctx *ctx, const cJSON *item)
-{
-	const char *errstr;
-	char shown[80];
-
-	if (config_check_listen_address(item->valuestring, &errstr) == -1)
-		return config_error(ctx, "'%s': %s",
-		    config_printable(item->valuestring, shown, sizeof(shown)),
-		    errstr);
-	return 0;
-}
-
-static int
-validate_upstream_address(struct config_ctx *ctx, const cJSON *item)
-{
-	const char *errstr;
-	char shown[80];
-
-	if (config_check_upstream_address(item->valuestring, &errstr) == -1)
-		return config_error(ctx, "'%s': %s",
-		    config_printable(item->valuestring, shown, sizeof(shown)),
-		    errstr);
-	return 0;
-}
-
-/* Maps a TLS mode name among the first n of tls_names. */
-static int
-apply_tls(struct config_ctx *ctx, const cJSON *item, void *dst, size_t n)
-{
-	enum config_tls *tls = dst;
-	struct buf allowed;
-	char shown[80];
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(item->valuestring, tls_names[i].name) == 0)
-			break;
-	if (i == n) {
-		buf_init(&allowed);
-		for (i = 0; i < n; i++)
-			buf_addf(&allowed, "%s'%s'", i ? ", " : "",
-			    tls_names[i].name);
-		config_error(ctx, "expected one of %s, got '%s'", allowed.data,
-		    config_printable(item->valuestring, shown, sizeof(shown)));
-		buf_fini(&allowed);
-		return -1;
-	}
-	*tls = tls_names[i].tls;
-	return 0;
-}
-
-static int
-apply_listen_tls(struct config_ctx *ctx, const cJSON *item, void *dst)
-{
-	return apply_tls(ctx, item, dst, NKEYS(tls_names));
-}
-
-static int
-apply_upstream_tls(struct config_ctx *ctx, const cJSON *item, void *dst)
-{
-	return apply_tls(ctx, item, dst, UPSTREAM_NTLS);
-}
-
-/*
- * listen[].proxy_protocol: true (either version, told apart by their first
- * bytes), "v1", "v2", "any", or false/"none".
- */
-static int
-apply_listen_proxy_protocol(struct config_ctx *ctx, const cJSON *item,
-    void *dst)
-{
-	static const struct {
-		const char *name;
-		unsigned bits;
-	} names[] = { { "none", 0 }, { "v1", PROXYPROTO_V1 },
-		{ "v2", PROXYPROTO_V2 }, { "any", PROXYPROTO_ANY } };
-	unsigned *pp = dst;
-	char shown[80];
-	size_t i;
-
-	if (cJSON_IsBool(item)) {
-		*pp = cJSON_IsTrue(item) ? PROXYPROTO_ANY : 0;
-		return 0;
-	}
-	if (cJSON_IsString(item))
-		for (i = 0; i < NKEYS(names); i++)
-			if (strcmp(item->valuestring, names[i].name) == 0) {
-				*pp = names[i].bits;
-				return 0;
-			}
-	if (cJSON_IsString(item))
-		return config_error(ctx, "expected true, false, 'v1', 'v2', "
-		    "'any' or 'none', got '%s'",
-		    config_printable(item->valuestring, shown, sizeof(shown)));
-	return config_error(ctx, "expected a boolean or a string, got %s",
-	    config_json_type_str(item));
-}
-
-/* upstream.proxy_protocol: "v1", "v2" or "none" (null: none). */
-static int
-apply_upstream_proxy_protocol(struct config_ctx *ctx, const cJSON *item,
-    void *dst)
-{
-	int *version = dst;
-	char shown[80];
-
-	if (strcmp(item->valuestring, "v1") == 0)
-		*version = 1;
-	else if (strcmp(item->valuestring, "v2") == 0)
-		*version = 2;
-	else if (strcmp(item->valuestring, "none") == 0)
-		*version = 0;
-	else
-		return config_error(ctx, "expected one of 'v1', 'v2', 'none', "
-		    "got '%s'",
-		    config_printable(item->valuestring, shown, sizeof(shown)));
-	return 0;
-}
-
-/* One destination pattern of transparent_allow. */
-static int
-check_allow_pattern(struct config_ctx *ctx, const char *s, struct netmatch *m)
-{
-	char why[160], shown[80];
-
-	if (netmatch_parse(s, m, why, sizeof(why)) == -1)
-		return config_error(ctx, "'%s': %s",
-		    config_printable(s, shown, sizeof(shown)), why);
-	return 0;
-}
-
-/* Each pattern of transparent_allow (a string or a list), by its index. */
-static int
-validate_allow(struct config_ctx *ctx, const cJSON *item)
-{
-	struct netmatch m;
-	const cJSON *elem;
-	size_t i = 0, mark;
-	int rc = 0;
-
-	if (cJSON_IsString(item))
-		return check_allow_pattern(ctx, item->valuestring, &m);
-	cJSON_ArrayForEach(elem, item) {
-		mark = config_path_push_index(ctx, i++);
-		if (check_allow_pattern(ctx, elem->valuestring, &m) == -1)
-			rc = -1;
-		config_path_pop(ctx, mark);
-	}
-	return rc;
-}
-
-/* Stores the patterns validate_allow has checked. */
-static int
-apply_allow(struct config_ctx *ctx, const cJSON *item, void *dst)
-{
-	size_t off = offsetof(struct config_listen, allow);
-	struct config_listen *l = (void *)((char *)dst - off);
-	const cJSON *elem;
-	size_t n = cJSON_IsString(item) ? 1 : (size_t)cJSON_GetArraySize(item);
-
-	free(l->allow.v);
-	l->allow.v = xcalloc(n, sizeof(*l->allow.v));
-	l->allow.n = 0;
-	if (cJSON_IsString(item))
-		return check_allow_pattern(ctx, item->valuestring,
-		    &l->allow.v[l->allow.n++]);
-	cJSON_ArrayForEach(elem, item) {
-		if (check_allow_pattern(ctx, elem->valuestring,
-		    &l->allow.v[l->allow.n++]) == -1)
-			return -1;
-	}
 	return 0;
 }
 
@@ -345,82 +106,6 @@ apply_log_type(struct config_ctx *ctx, const cJSON *item, void *dst)
 	return 0;
 }
 
-static int
-apply_min_version(struct config_ctx *ctx, const cJSON *item, void *dst)
-{
-	int *v = dst;
-	char shown[80];
-
-	if (strcmp(item->valuestring, "1.2") == 0)
-		*v = TLS1_2_VERSION;
-	else if (strcmp(item->valuestring, "1.3") == 0)
-		*v = TLS1_3_VERSION;
-	else
-		return config_error(ctx, "expected one of '1.2', '1.3', got '%s'",
-		    config_printable(item->valuestring, shown, sizeof(shown)));
-	return 0;
-}
-
-/* Reports "tls.<missing>: required with tls.<given>" for a half pair. */
-static void
-check_pair(struct config_ctx *ctx, const char *a, const char *av,
-    const char *b, const char *bv)
-{
-	size_t mark;
-
-	if ((av == NULL) == (bv == NULL))
-		return;
-	mark = config_path_push_key(ctx, av ? b : a);
-	config_error(ctx, "required with tls.%s", av ? a : b);
-	config_path_pop(ctx, mark);
-}
-
-static void
-check_tls(struct config_ctx *ctx, void *obj, unsigned long long seen)
-{
-	struct config *cfg = ctx->cfg;
-	size_t mark;
-
-	(void)obj;
-	(void)seen;
-	check_pair(ctx, "cert", cfg->tls.cert, "key", cfg->tls.key);
-	check_pair(ctx, "ca_cert", cfg->tls.ca_cert, "ca_key",
-	    cfg->tls.ca_key);
-	if (cfg->tls.cert != NULL && cfg->tls.ca_cert != NULL) {
-		mark = config_path_push_key(ctx, "ca_cert");
-		config_error(ctx, "either a certificate (tls.cert) or a CA to "
-		    "forge with (tls.ca_cert), not both");
-		config_path_pop(ctx, mark);
-	}
-}
-
-/* A listener's TLS mode against the rest of the config. */
-static void
-check_listen_tls(struct config_ctx *ctx, const struct config *cfg,
-    const struct config_listen *l)
-{
-	size_t mark = config_path_push_key(ctx, "tls");
-
-	switch (l->tls) {
-	case CONFIG_TLS_STARTTLS:
-	case CONFIG_TLS_DIRECT:
-		if (cfg->tls.cert == NULL && cfg->tls.ca_cert == NULL)
-			config_error(ctx, "'%s' needs tls.cert and tls.key "
-			    "(or tls.ca_cert and tls.ca_key to forge)",
-			    config_tls_str(l->tls));
-		break;
-	case CONFIG_TLS_PASSTHROUGH:
-		if (cfg->upstream.tls != CONFIG_TLS_NONE)
-			config_error(ctx, "'passthrough' relays the client's "
-			    "TLS to the server: it needs upstream.tls 'none', "
-			    "not '%s'", config_tls_str(cfg->upstream.tls));
-		break;
-	case CONFIG_TLS_NONE:
-		break;
-	}
-	config_path_pop(ctx, mark);
-}
-
 static const struct config_table log_table;
 
 #define LOG_JSON (1u << CONFIG_LOG_JSON)
@@ -434,24 +119,14 @@ static const struct {
 	unsigned types;
 	const char *msg;
 } log_key_types[] = {
-	{"path", LOG_JSON, "only valid for type 'json'"},
-	{"redact", LOG_JSON | LOG_RECORD,
-	    "only valid for types 'json' and 'record'"},
-	{"dir", LOG_RECORD, "only valid for type 'record'"},
-	{"max_files", LOG_RECORD, "only valid for type 'record'"},
-	{"max_bytes", LOG_RECORD, "only valid for type 'record'"},
-	{"max_file_bytes", LOG_RECORD, "only valid for type 'record'"},
+    {"path", LOG_JSON, "only valid for type 'json'"},
+    {"redact", LOG_JSON | LOG_RECORD,
+        "only valid for types 'json' and 'record'"},
+    {"dir", LOG_RECORD, "only valid for type 'record'"},
+    {"max_files", LOG_RECORD, "only valid for type 'record'"},
+    {"max_bytes", LOG_RECORD, "only valid for type 'record'"},
+    {"max_file_bytes", LOG_RECORD, "only valid for type 'record'"},
 };
-
-/* Reports "logs[N].<key>: reason" for the log being checked. */
-static void
-log_key_error(struct config_ctx *ctx, const char *key, const char *reason)
-{
-	size_t mark = config_path_push_key(ctx, key);
-
-	config_error(ctx, "%s", reason);
-	config_path_pop(ctx, mark);
-}
 
 static void
 check_log(struct config_ctx *ctx, void *obj, unsigned long long seen)
@@ -462,19 +137,19 @@ check_log(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	for (i = 0; i < NKEYS(log_key_types); i++)
 		if (!(log_key_types[i].types & (1u << lg->type)) &&
 		    config_key_seen(&log_table, seen, log_key_types[i].key))
-			log_key_error(ctx, log_key_types[i].key,
-			    log_key_types[i].msg);
+			config_key_error(
+			    ctx, log_key_types[i].key, log_key_types[i].msg);
 	if (lg->type != CONFIG_LOG_RECORD)
 		return;
 	if (lg->dir == NULL)
-		log_key_error(ctx, "dir", "required for type 'record'");
+		config_key_error(ctx, "dir", "required for type 'record'");
 	/* A file limit above the directory's would never apply: a typo. */
 	if (config_key_seen(&log_table, seen, "max_file_bytes") &&
 	    lg->max_file_bytes > lg->max_bytes) {
 		size_t mark = config_path_push_key(ctx, "max_file_bytes");
 
-		config_error(ctx, "must not exceed max_bytes (%zu)",
-		    lg->max_bytes);
+		config_error(
+		    ctx, "must not exceed max_bytes (%zu)", lg->max_bytes);
 		config_path_pop(ctx, mark);
 	}
 }
@@ -527,7 +202,7 @@ check_filter_names(struct config_ctx *ctx, struct config *cfg)
 	for (j = 1; j < cfg->nfilters; j++) {
 		for (i = 0; i < j; i++) {
 			if (strcmp(cfg->filters[i].name,
-			    cfg->filters[j].name) != 0)
+			        cfg->filters[j].name) != 0)
 				continue;
 			mark = config_path_push_key(ctx, "filters");
 			config_path_push_index(ctx, j);
@@ -543,221 +218,96 @@ check_filter_names(struct config_ctx *ctx, struct config *cfg)
 static void
 check_process(struct config_ctx *ctx, const struct config *cfg)
 {
-	size_t mark;
-
-	if (cfg->process.group == NULL || cfg->process.user != NULL)
-		return;
-	mark = config_path_push_key(ctx, "group");
-	config_error(ctx, "needs user");
-	config_path_pop(ctx, mark);
+	if (cfg->process.group != NULL && cfg->process.user == NULL)
+		config_key_error(ctx, "group", "needs user");
 }
 
-/* Two listeners on one address could never both bind: say so now. */
+/* The rules that span the config's objects. */
 static void
 check_root(struct config_ctx *ctx, void *obj, unsigned long long seen)
 {
 	struct config *cfg = obj;
-	size_t i, j, mark;
 
 	(void)seen;
 	check_process(ctx, cfg);
 	check_filter_names(ctx, cfg);
 	check_record_dirs(ctx, cfg);
-	for (i = 0; i < cfg->nlisten; i++) {
-		mark = config_path_push_key(ctx, "listen");
-		config_path_push_index(ctx, i);
-		check_listen_tls(ctx, cfg, &cfg->listen[i]);
-		config_path_pop(ctx, mark);
-	}
-	for (j = 1; j < cfg->nlisten; j++) {
-		for (i = 0; i < j; i++) {
-			if (!config_same_listen_address(cfg->listen[i].address,
-			    cfg->listen[j].address))
-				continue;
-			mark = config_path_push_key(ctx, "listen");
-			config_path_push_index(ctx, j);
-			config_path_push_key(ctx, "address");
-			config_error(ctx, "same address as listen[%zu]", i);
-			config_path_pop(ctx, mark);
-			break;
-		}
-	}
+	config_check_listeners(ctx, cfg);
 }
-
-int
-config_same_listen_address(const char *a, const char *b)
-{
-	struct sockaddr_storage sa, sb;
-	socklen_t la, lb;
-	const char *errstr;
-
-	if (a == NULL || b == NULL ||
-	    addr_parse_numeric(a, &sa, &la, &errstr) == -1 ||
-	    addr_parse_numeric(b, &sb, &lb, &errstr) == -1)
-		return 0;
-	return la == lb && memcmp(&sa, &sb, la) == 0;
-}
-
-static const struct config_table listen_table;
-
-#define LISTEN(f) offsetof(struct config_listen, f)
-static const struct config_key listen_keys[] = {
-	{.name = "address", .type = CONFIG_KEY_STRING, .required = true,
-	    .validate = validate_listen_address, .offset = LISTEN(address)},
-	{.name = "tls", .type = CONFIG_KEY_STRING, .apply = apply_listen_tls,
-	    .offset = LISTEN(tls)},
-	{.name = "required", .type = CONFIG_KEY_BOOL,
-	    .offset = LISTEN(tls_required)},
-	{.name = "transparent", .type = CONFIG_KEY_BOOL,
-	    .offset = LISTEN(transparent)},
-	{.name = "transparent_allow", .type = CONFIG_KEY_STRINGS,
-	    .validate = validate_allow, .apply = apply_allow,
-	    .offset = LISTEN(allow)},
-	{.name = "proxy_protocol", .type = CONFIG_KEY_JSON,
-	    .apply = apply_listen_proxy_protocol,
-	    .offset = LISTEN(proxy_protocol)},
-};
-/* Reports "listen[N].KEY: why" for a key that does not fit the others. */
-static void
-listen_key_error(struct config_ctx *ctx, const char *key, const char *why)
-{
-	size_t mark = config_path_push_key(ctx, key);
-
-	config_error(ctx, "%s", why);
-	config_path_pop(ctx, mark);
-}
-
-static void
-check_listen(struct config_ctx *ctx, void *obj, unsigned long long seen)
-{
-	const struct config_listen *l = obj;
-	char why[80];
-
-	if (config_key_seen(&listen_table, seen, "required") &&
-	    l->tls != CONFIG_TLS_STARTTLS) {
-		snprintf(why, sizeof(why), "only applies to tls 'starttls', "
-		    "not '%s'", config_tls_str(l->tls));
-		listen_key_error(ctx, "required", why);
-	}
-	if (config_key_seen(&listen_table, seen, "transparent_allow") &&
-	    !l->transparent)
-		listen_key_error(ctx, "transparent_allow", "only applies to "
-		    "a listener with transparent true");
-	/* A load balancer's PROXY header already says where the client
-	 * went; taking both would leave two answers to one question. */
-	if (l->transparent && l->proxy_protocol != 0)
-		listen_key_error(ctx, "proxy_protocol", "cannot be combined "
-		    "with transparent true");
-}
-static const struct config_table listen_table = {
-	.check = check_listen,
-	.keys = listen_keys,
-	.nkeys = NKEYS(listen_keys),
-	.elem_size = sizeof(struct config_listen),
-	.init = config_listen_init,
-};
-
-/* Offsets within the anonymous structs are taken from their first byte. */
-#define IN(obj, f) (offsetof(struct config, obj.f) - offsetof(struct config, obj))
-
-static const struct config_key upstream_keys[] = {
-	{.name = "address", .type = CONFIG_KEY_STRING,
-	    .validate = validate_upstream_address,
-	    .offset = IN(upstream, address)},
-	{.name = "tls", .type = CONFIG_KEY_STRING, .apply = apply_upstream_tls,
-	    .offset = IN(upstream, tls)},
-	{.name = "verify", .type = CONFIG_KEY_BOOL,
-	    .offset = IN(upstream, verify)},
-	{.name = "ca_file", .type = CONFIG_KEY_STRING_OR_NULL,
-	    .validate = validate_nonempty, .offset = IN(upstream, ca_file)},
-	{.name = "server_name", .type = CONFIG_KEY_STRING_OR_NULL,
-	    .validate = validate_nonempty,
-	    .offset = IN(upstream, server_name)},
-	{.name = "proxy_protocol", .type = CONFIG_KEY_STRING_OR_NULL,
-	    .apply = apply_upstream_proxy_protocol,
-	    .offset = IN(upstream, proxy_protocol)},
-};
-static const struct config_table upstream_table = {
-	.keys = upstream_keys,
-	.nkeys = NKEYS(upstream_keys),
-};
-
-static const struct config_key tls_keys[] = {
-	{.name = "cert", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, cert)},
-	{.name = "key", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, key)},
-	{.name = "ca_cert", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, ca_cert)},
-	{.name = "ca_key", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, ca_key)},
-	{.name = "min_version", .type = CONFIG_KEY_STRING,
-	    .apply = apply_min_version, .offset = IN(tls, min_version)},
-	{.name = "ciphers", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, ciphers)},
-	{.name = "ciphersuites", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = IN(tls, ciphersuites)},
-};
-static const struct config_table tls_table = {
-	.keys = tls_keys,
-	.nkeys = NKEYS(tls_keys),
-	.check = check_tls,
-};
 
 static const struct config_key limits_keys[] = {
-	{.name = "max_stanza_bytes", .type = CONFIG_KEY_SIZE,
-	    .offset = IN(limits, max_stanza_bytes),
-	    .min = CONFIG_MIN_STANZA_BYTES, .max = MAX_STANZA_BYTES},
-	{.name = "max_sessions", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, max_sessions), .min = 1, .max = MAX_SESSIONS},
-	{.name = "connect_timeout_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, connect_timeout_s), .min = 1,
-	    .max = MAX_NEGOTIATION_TIMEOUT_S},
-	{.name = "handshake_timeout_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, handshake_timeout_s), .min = 1,
-	    .max = MAX_NEGOTIATION_TIMEOUT_S},
-	{.name = "idle_timeout_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, idle_timeout_s), .min = 1,
-	    .max = MAX_IDLE_TIMEOUT_S},
-	{.name = "proxy_header_timeout_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, proxy_header_timeout_s), .min = 1,
-	    .max = MAX_NEGOTIATION_TIMEOUT_S},
-	{.name = "shutdown_grace_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, shutdown_grace_s), .min = 1,
-	    .max = MAX_SHUTDOWN_GRACE_S},
-	{.name = "regex_match_limit", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, regex_match_limit), .min = 1000,
-	    .max = MAX_REGEX_LIMIT},
-	{.name = "regex_depth_limit", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, regex_depth_limit), .min = 100,
-	    .max = MAX_REGEX_LIMIT},
-	{.name = "preauth_stanza_bytes", .type = CONFIG_KEY_SIZE,
-	    .offset = IN(limits, preauth_stanza_bytes),
-	    .min = CONFIG_MIN_PREAUTH_STANZA_BYTES, .max = MAX_STANZA_BYTES},
-	{.name = "connections_per_ip", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, connections_per_ip), .min = 0,
-	    .max = MAX_SESSIONS},
-	{.name = "connections_interval_s", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, connections_interval_s), .min = 1,
-	    .max = MAX_RATE_INTERVAL_S},
-	{.name = "connections_burst", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, connections_burst), .min = 1,
-	    .max = MAX_SESSIONS},
-	{.name = "sessions_per_ip", .type = CONFIG_KEY_UINT,
-	    .offset = IN(limits, sessions_per_ip), .min = 0,
-	    .max = MAX_SESSIONS},
+    {.name = "max_stanza_bytes",
+        .type = CONFIG_KEY_SIZE,
+        .offset = IN(limits, max_stanza_bytes),
+        .min = CONFIG_MIN_STANZA_BYTES,
+        .max = MAX_STANZA_BYTES},
+    {.name = "max_sessions",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, max_sessions),
+        .min = 1,
+        .max = MAX_SESSIONS},
+    {.name = "connect_timeout_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, connect_timeout_s),
+        .min = 1,
+        .max = MAX_NEGOTIATION_TIMEOUT_S},
+    {.name = "handshake_timeout_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, handshake_timeout_s),
+        .min = 1,
+        .max = MAX_NEGOTIATION_TIMEOUT_S},
+    {.name = "idle_timeout_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, idle_timeout_s),
+        .min = 1,
+        .max = MAX_IDLE_TIMEOUT_S},
+    {.name = "proxy_header_timeout_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, proxy_header_timeout_s),
+        .min = 1,
+        .max = MAX_NEGOTIATION_TIMEOUT_S},
+    {.name = "shutdown_grace_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, shutdown_grace_s),
+        .min = 1,
+        .max = MAX_SHUTDOWN_GRACE_S},
+    {.name = "regex_match_limit",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, regex_match_limit),
+        .min = 1000,
+        .max = MAX_REGEX_LIMIT},
+    {.name = "regex_depth_limit",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, regex_depth_limit),
+        .min = 100,
+        .max = MAX_REGEX_LIMIT},
+    {.name = "preauth_stanza_bytes",
+        .type = CONFIG_KEY_SIZE,
+        .offset = IN(limits, preauth_stanza_bytes),
+        .min = CONFIG_MIN_PREAUTH_STANZA_BYTES,
+        .max = MAX_STANZA_BYTES},
+    {.name = "connections_per_ip",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, connections_per_ip),
+        .min = 0,
+        .max = MAX_SESSIONS},
+    {.name = "connections_interval_s",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, connections_interval_s),
+        .min = 1,
+        .max = MAX_RATE_INTERVAL_S},
+    {.name = "connections_burst",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, connections_burst),
+        .min = 1,
+        .max = MAX_SESSIONS},
+    {.name = "sessions_per_ip",
+        .type = CONFIG_KEY_UINT,
+        .offset = IN(limits, sessions_per_ip),
+        .min = 0,
+        .max = MAX_SESSIONS},
 };
 static const struct config_table limits_table;
-
-/* Reports key: reason (with the path of the key). */
-static void
-key_error(struct config_ctx *ctx, const char *key, const char *reason)
-{
-	size_t mark = config_path_push_key(ctx, key);
-
-	config_error(ctx, "%s", reason);
-	config_path_pop(ctx, mark);
-}
 
 /*
  * The pre-authentication limit cannot pass the general one; the rate's
@@ -775,15 +325,15 @@ check_limits(struct config_ctx *ctx, void *obj, unsigned long long seen)
 		snprintf(why, sizeof(why),
 		    "must not exceed limits.max_stanza_bytes (%zu)",
 		    cfg->limits.max_stanza_bytes);
-		key_error(ctx, "preauth_stanza_bytes", why);
+		config_key_error(ctx, "preauth_stanza_bytes", why);
 	}
 	if (cfg->limits.connections_per_ip == 0) {
 		if (config_key_seen(&limits_table, seen, "connections_burst"))
-			key_error(ctx, "connections_burst",
+			config_key_error(ctx, "connections_burst",
 			    "needs limits.connections_per_ip");
 		if (config_key_seen(
 		        &limits_table, seen, "connections_interval_s"))
-			key_error(ctx, "connections_interval_s",
+			config_key_error(ctx, "connections_interval_s",
 			    "needs limits.connections_per_ip");
 	} else if (!config_key_seen(&limits_table, seen, "connections_burst")) {
 		cfg->limits.connections_burst = cfg->limits.connections_per_ip;
@@ -791,35 +341,49 @@ check_limits(struct config_ctx *ctx, void *obj, unsigned long long seen)
 }
 
 static const struct config_table limits_table = {
-	.keys = limits_keys,
-	.nkeys = NKEYS(limits_keys),
-	.check = check_limits,
+    .keys = limits_keys,
+    .nkeys = NKEYS(limits_keys),
+    .check = check_limits,
 };
 
 #define LOG(f) offsetof(struct config_log, f)
 static const struct config_key log_keys[] = {
-	{.name = "type", .type = CONFIG_KEY_STRING, .required = true,
-	    .apply = apply_log_type, .offset = LOG(type)},
-	{.name = "path", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = LOG(path)},
-	{.name = "redact", .type = CONFIG_KEY_BOOL, .offset = LOG(redact)},
-	{.name = "dir", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = LOG(dir)},
-	{.name = "max_files", .type = CONFIG_KEY_UINT,
-	    .offset = LOG(max_files), .min = 1, .max = MAX_RECORD_FILES},
-	{.name = "max_bytes", .type = CONFIG_KEY_SIZE,
-	    .offset = LOG(max_bytes), .min = MIN_RECORD_BYTES,
-	    .max = MAX_RECORD_BYTES},
-	{.name = "max_file_bytes", .type = CONFIG_KEY_SIZE,
-	    .offset = LOG(max_file_bytes), .min = MIN_RECORD_BYTES,
-	    .max = MAX_RECORD_BYTES},
+    {.name = "type",
+        .type = CONFIG_KEY_STRING,
+        .required = true,
+        .apply = apply_log_type,
+        .offset = LOG(type)},
+    {.name = "path",
+        .type = CONFIG_KEY_STRING,
+        .validate = config_validate_nonempty,
+        .offset = LOG(path)},
+    {.name = "redact", .type = CONFIG_KEY_BOOL, .offset = LOG(redact)},
+    {.name = "dir",
+        .type = CONFIG_KEY_STRING,
+        .validate = config_validate_nonempty,
+        .offset = LOG(dir)},
+    {.name = "max_files",
+        .type = CONFIG_KEY_UINT,
+        .offset = LOG(max_files),
+        .min = 1,
+        .max = MAX_RECORD_FILES},
+    {.name = "max_bytes",
+        .type = CONFIG_KEY_SIZE,
+        .offset = LOG(max_bytes),
+        .min = MIN_RECORD_BYTES,
+        .max = MAX_RECORD_BYTES},
+    {.name = "max_file_bytes",
+        .type = CONFIG_KEY_SIZE,
+        .offset = LOG(max_file_bytes),
+        .min = MIN_RECORD_BYTES,
+        .max = MAX_RECORD_BYTES},
 };
 static const struct config_table log_table = {
-	.keys = log_keys,
-	.nkeys = NKEYS(log_keys),
-	.elem_size = sizeof(struct config_log),
-	.init = config_log_init,
-	.check = check_log,
+    .keys = log_keys,
+    .nkeys = NKEYS(log_keys),
+    .elem_size = sizeof(struct config_log),
+    .init = config_log_init,
+    .check = check_log,
 };
 
 /* Digits only: a port, for the metrics address's short form. */
@@ -878,11 +442,12 @@ check_metrics(struct config_ctx *ctx, void *obj, unsigned long long seen)
 	if (ctx->cfg->metrics.address == NULL ||
 	    ctx->cfg->metrics.allow_remote ||
 	    addr_parse_numeric(ctx->cfg->metrics.address, &ss, &len, &errstr) ==
-		-1 ||
+	        -1 ||
 	    addr_is_loopback((struct sockaddr *)&ss))
 		return;
 	mark = config_path_push_key(ctx, "address");
-	config_error(ctx, "'%s' is not a loopback address, and the endpoint "
+	config_error(ctx,
+	    "'%s' is not a loopback address, and the endpoint "
 	    "has no authentication: set metrics.allow_remote to true to "
 	    "serve it there",
 	    config_printable(ctx->cfg->metrics.address, shown, sizeof(shown)));
@@ -890,16 +455,20 @@ check_metrics(struct config_ctx *ctx, void *obj, unsigned long long seen)
 }
 
 static const struct config_key metrics_keys[] = {
-	{.name = "address", .type = CONFIG_KEY_STRING, .required = true,
-	    .validate = validate_metrics_address,
-	    .apply = apply_metrics_address, .offset = IN(metrics, address)},
-	{.name = "allow_remote", .type = CONFIG_KEY_BOOL,
-	    .offset = IN(metrics, allow_remote)},
+    {.name = "address",
+        .type = CONFIG_KEY_STRING,
+        .required = true,
+        .validate = validate_metrics_address,
+        .apply = apply_metrics_address,
+        .offset = IN(metrics, address)},
+    {.name = "allow_remote",
+        .type = CONFIG_KEY_BOOL,
+        .offset = IN(metrics, allow_remote)},
 };
 static const struct config_table metrics_table = {
-	.keys = metrics_keys,
-	.nkeys = NKEYS(metrics_keys),
-	.check = check_metrics,
+    .keys = metrics_keys,
+    .nkeys = NKEYS(metrics_keys),
+    .check = check_metrics,
 };
 
 static int
@@ -917,51 +486,81 @@ apply_facility(struct config_ctx *ctx, const cJSON *item, void *dst)
 }
 
 static const struct config_key oplog_keys[] = {
-	{.name = "syslog", .type = CONFIG_KEY_BOOL, .offset = IN(log, syslog)},
-	{.name = "facility", .type = CONFIG_KEY_STRING, .apply = apply_facility,
-	    .offset = IN(log, facility)},
+    {.name = "syslog", .type = CONFIG_KEY_BOOL, .offset = IN(log, syslog)},
+    {.name = "facility",
+        .type = CONFIG_KEY_STRING,
+        .apply = apply_facility,
+        .offset = IN(log, facility)},
 };
 static const struct config_table oplog_table = {
-	.keys = oplog_keys,
-	.nkeys = NKEYS(oplog_keys),
+    .keys = oplog_keys,
+    .nkeys = NKEYS(oplog_keys),
 };
 
 #define ROOT(f) offsetof(struct config, f)
 static const struct config_key root_keys[] = {
-	{.name = "listen", .type = CONFIG_KEY_ARRAY, .sub = &listen_table,
-	    .offset = ROOT(listen), .count_offset = ROOT(nlisten),
-	    .max = CONFIG_MAX_LISTEN},
-	{.name = "upstream", .type = CONFIG_KEY_OBJECT, .sub = &upstream_table,
-	    .offset = ROOT(upstream)},
-	{.name = "tls", .type = CONFIG_KEY_OBJECT, .sub = &tls_table,
-	    .offset = ROOT(tls)},
-	{.name = "limits", .type = CONFIG_KEY_OBJECT, .sub = &limits_table,
-	    .offset = ROOT(limits)},
-	{.name = "filters", .type = CONFIG_KEY_ARRAY,
-	    .sub = &config_filter_table, .offset = ROOT(filters),
-	    .count_offset = ROOT(nfilters), .max = CONFIG_MAX_FILTERS},
-	{.name = "dry_run", .type = CONFIG_KEY_BOOL, .offset = ROOT(dry_run)},
-	{.name = "logs", .type = CONFIG_KEY_ARRAY, .sub = &log_table,
-	    .offset = ROOT(logs), .count_offset = ROOT(nlogs),
-	    .max = CONFIG_MAX_LOGS},
-	{.name = "metrics", .type = CONFIG_KEY_OBJECT, .sub = &metrics_table,
-	    .offset = ROOT(metrics)},
-	{.name = "log", .type = CONFIG_KEY_OBJECT, .sub = &oplog_table,
-	    .offset = ROOT(log)},
-	{.name = "user", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = ROOT(process.user)},
-	{.name = "group", .type = CONFIG_KEY_STRING,
-	    .validate = validate_nonempty, .offset = ROOT(process.group)},
-	{.name = "chroot", .type = CONFIG_KEY_STRING,
-	    .validate = validate_absolute, .offset = ROOT(process.chroot)},
-	{.name = "allow_root", .type = CONFIG_KEY_BOOL,
-	    .offset = ROOT(process.allow_root)},
-	{.name = "workers", .type = CONFIG_KEY_UINT,
-	    .offset = ROOT(process.workers), .min = 0,
-	    .max = CONFIG_MAX_WORKERS},
+    {.name = "listen",
+        .type = CONFIG_KEY_ARRAY,
+        .sub = &config_listen_table,
+        .offset = ROOT(listen),
+        .count_offset = ROOT(nlisten),
+        .max = CONFIG_MAX_LISTEN},
+    {.name = "upstream",
+        .type = CONFIG_KEY_OBJECT,
+        .sub = &config_upstream_table,
+        .offset = ROOT(upstream)},
+    {.name = "tls",
+        .type = CONFIG_KEY_OBJECT,
+        .sub = &config_tls_table,
+        .offset = ROOT(tls)},
+    {.name = "limits",
+        .type = CONFIG_KEY_OBJECT,
+        .sub = &limits_table,
+        .offset = ROOT(limits)},
+    {.name = "filters",
+        .type = CONFIG_KEY_ARRAY,
+        .sub = &config_filter_table,
+        .offset = ROOT(filters),
+        .count_offset = ROOT(nfilters),
+        .max = CONFIG_MAX_FILTERS},
+    {.name = "dry_run", .type = CONFIG_KEY_BOOL, .offset = ROOT(dry_run)},
+    {.name = "logs",
+        .type = CONFIG_KEY_ARRAY,
+        .sub = &log_table,
+        .offset = ROOT(logs),
+        .count_offset = ROOT(nlogs),
+        .max = CONFIG_MAX_LOGS},
+    {.name = "metrics",
+        .type = CONFIG_KEY_OBJECT,
+        .sub = &metrics_table,
+        .offset = ROOT(metrics)},
+    {.name = "log",
+        .type = CONFIG_KEY_OBJECT,
+        .sub = &oplog_table,
+        .offset = ROOT(log)},
+    {.name = "user",
+        .type = CONFIG_KEY_STRING,
+        .validate = config_validate_nonempty,
+        .offset = ROOT(process.user)},
+    {.name = "group",
+        .type = CONFIG_KEY_STRING,
+        .validate = config_validate_nonempty,
+        .offset = ROOT(process.group)},
+    {.name = "chroot",
+        .type = CONFIG_KEY_STRING,
+        .validate = validate_absolute,
+        .offset = ROOT(process.chroot)},
+    {.name = "allow_root",
+        .type = CONFIG_KEY_BOOL,
+        .offset = ROOT(process.allow_root)},
+    {.name = "workers",
+        .type = CONFIG_KEY_UINT,
+        .offset = ROOT(process.workers),
+        .min = 0,
+        .max = CONFIG_MAX_WORKERS},
 };
 const struct config_table config_root_table = {
-	.keys = root_keys,
-	.nkeys = NKEYS(root_keys),
-	.check = check_root,
+    .keys = root_keys,
+    .nkeys = NKEYS(root_keys),
+    .check = check_root,
 };

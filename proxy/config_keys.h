@@ -3,9 +3,11 @@
  * The tables that describe the config file, and the small machinery they run
  * on. Each JSON object of the config has one table of keys (name, JSON type,
  * required, validator, destination or handler); config.c walks a cJSON tree
- * against the tables, config_keys.c holds the tables and the key-specific
- * validators. Private to those two files and their unit test: the rest of the
- * daemon only sees the struct config of config.h.
+ * against the tables, which live with their key-specific validators in
+ * config_keys.c (the root and most objects), config_net.c (listen[],
+ * upstream, tls) and config_filters.c (filters[]). Private to those files and
+ * their unit tests: the rest of the daemon only sees the struct config of
+ * config.h.
  */
 #ifndef XMPPGATE_CONFIG_KEYS_H
 #define XMPPGATE_CONFIG_KEYS_H
@@ -27,24 +29,24 @@
 
 /* The state of one validation: where in the JSON we are, what went wrong. */
 struct config_ctx {
-	struct buf path;    /* owned; "listen[1].address" while inside it */
-	struct buf errors;  /* owned; "path: reason" lines, '\n'-separated */
+	struct buf path;   /* owned; "listen[1].address" while inside it */
+	struct buf errors; /* owned; "path: reason" lines, '\n'-separated */
 	unsigned nerrors;
 	struct config *cfg; /* borrowed; the config being built */
 };
 
 /* The JSON type a key must have; the walker checks it before anything else. */
 enum config_key_type {
-	CONFIG_KEY_STRING,	    /* char * at offset, xstrdup'd */
-	CONFIG_KEY_STRING_OR_NULL,  /* same; JSON null leaves it NULL */
-	CONFIG_KEY_BOOL,	    /* bool at offset */
-	CONFIG_KEY_UINT,	    /* unsigned at offset, in [min, max] */
-	CONFIG_KEY_SIZE,	    /* size_t at offset, in [min, max] */
-	CONFIG_KEY_OBJECT,	    /* walked with sub, base at offset */
-	CONFIG_KEY_ARRAY,	    /* array of sub objects at offset/count */
-	CONFIG_KEY_STRINGS,	    /* a string or an array of strings: a
-				     * NULL-terminated char ** at offset */
-	CONFIG_KEY_JSON,	    /* any value, kept as its JSON text */
+	CONFIG_KEY_STRING,         /* char * at offset, xstrdup'd */
+	CONFIG_KEY_STRING_OR_NULL, /* same; JSON null leaves it NULL */
+	CONFIG_KEY_BOOL,           /* bool at offset */
+	CONFIG_KEY_UINT,           /* unsigned at offset, in [min, max] */
+	CONFIG_KEY_SIZE,           /* size_t at offset, in [min, max] */
+	CONFIG_KEY_OBJECT,         /* walked with sub, base at offset */
+	CONFIG_KEY_ARRAY,          /* array of sub objects at offset/count */
+	CONFIG_KEY_STRINGS,        /* a string or an array of strings: a
+	                            * NULL-terminated char ** at offset */
+	CONFIG_KEY_JSON,           /* any value, kept as its JSON text */
 };
 
 struct config_table;
@@ -61,7 +63,7 @@ struct config_key {
 	bool required;
 	int (*validate)(struct config_ctx *, const cJSON *item);
 	int (*apply)(struct config_ctx *, const cJSON *item, void *dst);
-	size_t offset;	     /* destination within the object's struct */
+	size_t offset;       /* destination within the object's struct */
 	size_t count_offset; /* ARRAY: the size_t element count */
 	long long min, max;  /* UINT, SIZE: value; ARRAY: max elements */
 	const struct config_table *sub; /* OBJECT, ARRAY */
@@ -71,8 +73,8 @@ struct config_key {
 struct config_table {
 	const struct config_key *keys;
 	size_t nkeys;
-	size_t elem_size;		/* ARRAY elements: struct size */
-	void (*init)(void *obj);	/* ARRAY elements: set defaults */
+	size_t elem_size;        /* ARRAY elements: struct size */
+	void (*init)(void *obj); /* ARRAY elements: set defaults */
 	/*
 	 * Cross-key rules, run once every key of the object was applied
 	 * without error; seen has bit i set when keys[i] was given.
@@ -81,12 +83,21 @@ struct config_table {
 };
 
 extern const struct config_table config_root_table;
+/* One element of listen[], and the upstream and tls objects (config_net.c). */
+extern const struct config_table config_listen_table;
+extern const struct config_table config_upstream_table;
+extern const struct config_table config_tls_table;
 /* One element of filters[] (config_filters.c). */
 extern const struct config_table config_filter_table;
 
 /* Records "path: reason" for the current path. Always returns -1. */
 int config_error(struct config_ctx *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Records "path.key: reason": a key of the object being checked. */
+void config_key_error(struct config_ctx *, const char *key, const char *reason);
+/* A validator: empty strings for file names and the like are always a
+ * mistake. */
+int config_validate_nonempty(struct config_ctx *, const cJSON *item);
 /* Path steps: each returns a mark that config_path_pop() goes back to. */
 size_t config_path_push_key(struct config_ctx *, const char *key);
 size_t config_path_push_index(struct config_ctx *, size_t index);
@@ -96,8 +107,8 @@ void config_path_pop(struct config_ctx *, size_t mark);
 void config_walk_object(struct config_ctx *, const cJSON *json,
     const struct config_table *, void *obj);
 /* Whether the key called name was given, for a table's check. */
-bool config_key_seen(const struct config_table *, unsigned long long seen,
-    const char *name);
+bool config_key_seen(
+    const struct config_table *, unsigned long long seen, const char *name);
 /* "a string", "an array", ... for "expected X, got Y" messages. */
 const char *config_json_type_str(const cJSON *);
 /*
@@ -113,6 +124,9 @@ int config_check_upstream_address(const char *, const char **errstr)
     __attribute__((warn_unused_result));
 /* Whether two valid listen addresses name the same socket address. */
 int config_same_listen_address(const char *, const char *);
+/* The root's rules for listen[]: each listener's TLS mode against tls and
+ * upstream, and no two listeners on one address. */
+void config_check_listeners(struct config_ctx *, const struct config *);
 
 /* Defaults of one listener / one log, shared by the file and -l. */
 void config_listen_init(void *listen);
