@@ -13,44 +13,17 @@
 
 #include "config.h"
 #include "privs.h"
-#include "../tap.h"
 #include "xmalloc.h"
 
-/* The config of JSON written with single quotes. */
-static struct config *
-parse(const char *s, char **err)
-{
-	char *text = xstrdup(s), *q;
-	struct config *cfg;
-
-	for (q = text; *q; q++)
-		if (*q == '\'')
-			*q = '"';
-	cfg = config_parse(text, err);
-	free(text);
-	return cfg;
-}
-
-/* The config must be refused with exactly this message. */
-static void
-fails(const char *s, const char *want, const char *what)
-{
-	char *err = NULL;
-	struct config *cfg = parse(s, &err);
-
-	if (!ok(cfg == NULL && err != NULL && strcmp(err, want) == 0, "%s",
-	        what))
-		diag("got: %s", err ? err : "(no error)");
-	config_unref(cfg);
-	free(err);
-}
+#include "../tap.h"
+#include "cfgtest.h"
 
 /* The config parses, and privs_load refuses it with exactly want. */
 static void
 load_fails(const char *s, const char *want, const char *what)
 {
 	char *err = NULL;
-	struct config *cfg = parse(s, &err);
+	struct config *cfg = cfgtest_parse(s, &err);
 
 	if (!ok(cfg != NULL && privs_load(cfg, &err) == -1 && err != NULL &&
 	            strcmp(err, want) == 0,
@@ -66,9 +39,9 @@ test_keys(void)
 	struct config *cfg;
 	char *err = NULL;
 
-	cfg = parse("{'user': 'root', 'group': 'root', 'chroot': '/', "
-	            "'allow_root': true, 'workers': 4, "
-	            "'limits': {'shutdown_grace_s': 30}}",
+	cfg = cfgtest_parse("{'user': 'root', 'group': 'root', 'chroot': '/', "
+	                    "'allow_root': true, 'workers': 4, "
+	                    "'limits': {'shutdown_grace_s': 30}}",
 	    &err);
 	if (!ok(cfg != NULL, "user, group, chroot, allow_root, workers, "
 	                     "shutdown_grace_s parse"))
@@ -90,20 +63,22 @@ test_keys(void)
 	        cfg->process.group == NULL && cfg->process.chroot == NULL,
 	    "no user, group or chroot, root not allowed by default");
 	config_unref(cfg);
-	fails("{'group': 'root'}", "group: needs user", "a group needs a user");
-	fails("{'chroot': 'var/lib/x'}", "chroot: must be an absolute path",
-	    "a relative chroot");
-	fails("{'user': ''}", "user: must not be empty", "an empty user");
-	fails("{'workers': 129}", "workers: must be at most 128",
+	cfgtest_fails(
+	    "{'group': 'root'}", "group: needs user", "a group needs a user");
+	cfgtest_fails("{'chroot': 'var/lib/x'}",
+	    "chroot: must be an absolute path", "a relative chroot");
+	cfgtest_fails(
+	    "{'user': ''}", "user: must not be empty", "an empty user");
+	cfgtest_fails("{'workers': 129}", "workers: must be at most 128",
 	    "too many workers");
-	fails("{'workers': -1}", "workers: must be at least 0",
+	cfgtest_fails("{'workers': -1}", "workers: must be at least 0",
 	    "negative workers");
-	fails("{'allow_root': 1}",
+	cfgtest_fails("{'allow_root': 1}",
 	    "allow_root: expected a boolean, got a number",
 	    "allow_root is a boolean");
-	fails("{'limits': {'shutdown_grace_s': 0}}",
+	cfgtest_fails("{'limits': {'shutdown_grace_s': 0}}",
 	    "limits.shutdown_grace_s: must be at least 1", "no grace at all");
-	fails("{'limits': {'shutdown_grace_s': 3601}}",
+	cfgtest_fails("{'limits': {'shutdown_grace_s': 3601}}",
 	    "limits.shutdown_grace_s: must be at most 3600",
 	    "an endless grace");
 }
@@ -114,14 +89,15 @@ test_load(void)
 	struct config *cfg;
 	char *err = NULL;
 
-	cfg = parse("{'user': 'root', 'group': 'root', 'chroot': '/'}", &err);
+	cfg = cfgtest_parse(
+	    "{'user': 'root', 'group': 'root', 'chroot': '/'}", &err);
 	ok(cfg != NULL && privs_load(cfg, &err) == 0, "root resolves");
 	if (cfg != NULL) {
 		is_int(cfg->process.uid, 0, "root's uid");
 		is_int(cfg->process.gid, 0, "root's gid");
 	}
 	config_unref(cfg);
-	cfg = parse("{'user': 'root'}", &err);
+	cfg = cfgtest_parse("{'user': 'root'}", &err);
 	ok(cfg != NULL && privs_load(cfg, &err) == 0, "a user alone");
 	if (cfg != NULL)
 		is_int(cfg->process.gid, 0, "the user's login group");
