@@ -11,60 +11,9 @@
 
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-py=/usr/bin/python3
-integ=$top/tests/integration
-bin=${XG_BIN:-}
-for b in "$bin" ./proxy/xmppgate "$top/proxy/xmppgate"; do
-	if [ -n "$b" ] && [ -x "$b" ]; then bin=$b; break; fi
-done
-if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-	echo "demo: xmppgate is not built (run make first)" >&2
-	exit 1
-fi
-for cmd in prosody prosodyctl "$py"; do
-	command -v "$cmd" >/dev/null || { echo "demo: $cmd is missing" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/xmppgate-demo.XXXXXX")
-pids=()
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || continue
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Small helpers from the integration harness, so the demo and the tests
-# run Prosody the same way.
-harness() {
-	"$py" -c "import sys; sys.path.insert(0, sys.argv[1]); import xgtest; $1" \
-		"$integ" "${@:2}"
-}
-free_port() { harness 'print(xgtest.free_port())'; }
-wait_listen() { # PORT PID: waits (10 s at most) until PID listens on PORT
-	harness 'port, stat = int(sys.argv[2]), "/proc/%s/stat" % sys.argv[3]
-def gone():
-    try:
-        return open(stat).read().split(")")[-1].split()[0] in "ZX"
-    except OSError:
-        return True
-xgtest.wait_until(lambda: gone() or xgtest.listening(port), 10, "port %d" % port)
-sys.exit("the process exited" if gone() else 0)' "$1" "$2" ||
-	{ echo "demo: nothing listens on port $1" >&2; exit 1; }
-}
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# shellcheck source=demo-lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/demo-lib.sh"
+bin=$(built proxy/xmppgate "${XG_BIN:-}") || exit 1
 
 prosody_port=$(free_port)
 proxy_port=$(free_port)

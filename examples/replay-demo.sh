@@ -10,51 +10,10 @@
 
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-py=/usr/bin/python3
-integ=$top/tests/integration
-replay=${XG_REPLAY_BIN:-}
-for b in "$replay" ./replay/xmppgate-replay "$top/replay/xmppgate-replay"; do
-	if [ -n "$b" ] && [ -x "$b" ]; then replay=$b; break; fi
-done
-if [ -z "$replay" ] || [ ! -x "$replay" ]; then
-	echo "replay-demo: xmppgate-replay is not built (run make first)" >&2
-	exit 1
-fi
-for cmd in prosody prosodyctl "$py"; do
-	command -v "$cmd" >/dev/null || { echo "replay-demo: $cmd is missing" >&2; exit 1; }
-done
+# shellcheck source=demo-lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/demo-lib.sh"
+replay=$(built replay/xmppgate-replay "${XG_REPLAY_BIN:-}") || exit 1
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/xmppgate-replay-demo.XXXXXX")
-pids=()
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || continue
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-harness() {
-	"$py" -c "import sys; sys.path.insert(0, sys.argv[1]); import xgtest; $1" \
-		"$integ" "${@:2}"
-}
-free_port() { harness 'print(xgtest.free_port())'; }
-wait_listen() { # PORT: waits (10 s at most) until something listens on PORT
-	harness 'xgtest.wait_until(lambda: xgtest.listening(int(sys.argv[2])), 10, "port")' "$1" ||
-		{ echo "replay-demo: nothing listens on port $1" >&2; exit 1; }
-}
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 show() { printf '$ %s\n' "$*"; }
 more() { printf '      %s\n' "$*"; }
 

@@ -9,19 +9,13 @@
 top_srcdir=${XG_TOP_SRCDIR:-.}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-demos.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-failed=0
+# shellcheck source=tap.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/tap.sh"
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	tail -n 30 "$tmp/out" | sed 's/^/#   /'
+# fails DESCRIPTION: not ok, with the end of what the demo printed.
+fails() {
+	not_ok "$1"
+	tail -n 30 "$tmp/out" | show /dev/stdin
 }
 
 # demo NAME SCRIPT WANT...: the script exits 0 and prints every WANT.
@@ -31,27 +25,22 @@ demo() {
 	shift 2
 	if ! timeout 300 bash "$top_srcdir/examples/$script" \
 	    >"$tmp/out" 2>&1 </dev/null; then
-		not_ok "$name exits 0"
+		fails "$name exits 0"
 		return
 	fi
 	ok "$name exits 0"
 	for want in "$@"; do
-		if grep -qF -- "$want" "$tmp/out"; then
+		if has "$tmp/out" "$want"; then
 			ok "$name shows: $want"
 		else
-			not_ok "$name shows: $want"
+			fails "$name shows: $want"
 		fi
 	done
 }
 
 if ! command -v prosody >/dev/null 2>&1 ||
     ! /usr/bin/python3 -c 'import slixmpp' 2>/dev/null; then
-	if [ "${CI:-}" = true ]; then
-		echo "Bail out! Prosody or slixmpp missing (CI=true: no skips)"
-		exit 1
-	fi
-	echo "1..0 # SKIP Prosody or slixmpp is not installed"
-	exit 0
+	skip_all "Prosody or slixmpp is not installed"
 fi
 
 demo "make demo" demo.sh \
@@ -63,5 +52,4 @@ demo "make replay-demo" replay-demo.sh \
     "OK: every recorded client stanza came, nothing unexpected" \
     "== Done"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

@@ -17,34 +17,19 @@ set -u
 
 : "${XG_BIN:?XG_BIN must name the xmppgate binary}"
 : "${XG_TOP_SRCDIR:?XG_TOP_SRCDIR must name the source directory}"
+# shellcheck source=tap.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/tap.sh"
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-if [ ! -x "$XG_BIN" ]; then
-	echo "Bail out! no xmppgate binary at $XG_BIN"
-	exit 1
-fi
+[ -x "$XG_BIN" ] || bail_out "no xmppgate binary at $XG_BIN"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-examples.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 cd "$tmp" || exit 1
 certs=examples/certs
 
-# Diagnostics (indented TAP comments) for the last run.
-show() {
-	sed 's/^/#   /' "$tmp/out" "$tmp/err"
+# show_run: the last run's stdout and stderr, as TAP comments.
+show_run() {
+	show "$tmp/out" "$tmp/err"
 }
 
 # accepts NAME ARGS...: xmppgate -n ARGS must exit 0.
@@ -55,7 +40,7 @@ accepts() {
 		ok "$name"
 	else
 		not_ok "$name (exit $?)"
-		show
+		show_run
 	fi
 }
 
@@ -65,10 +50,10 @@ clean() {
 	shift
 	if ! "$XG_BIN" -n "$@" >"$tmp/out" 2>"$tmp/err"; then
 		not_ok "$name (exit $?)"
-		show
+		show_run
 	elif grep -qi warn "$tmp/err"; then
 		not_ok "$name (a warning)"
-		show
+		show_run
 	else
 		ok "$name"
 	fi
@@ -81,10 +66,10 @@ warns() {
 	shift 2
 	if ! "$XG_BIN" -n "$@" >"$tmp/out" 2>"$tmp/err"; then
 		not_ok "$name (exit $?)"
-		show
+		show_run
 	elif ! grep -qF -- "$want" "$tmp/err"; then
 		not_ok "$name (stderr lacks: $want)"
-		show
+		show_run
 	else
 		ok "$name"
 	fi
@@ -100,10 +85,10 @@ refuses() {
 	rc=$?
 	if [ "$rc" -eq 0 ] || [ "$rc" -gt 127 ]; then
 		not_ok "$name (exit $rc)"
-		show
+		show_run
 	elif ! grep -qF -- "$want" "$tmp/err"; then
 		not_ok "$name (stderr lacks: $want)"
-		show
+		show_run
 	else
 		ok "$name"
 	fi
@@ -126,7 +111,7 @@ elif sh "$XG_TOP_SRCDIR/examples/make-certs.sh" -o "$certs" \
 	ok "examples/make-certs.sh makes the test CA and certificate"
 else
 	not_ok "examples/make-certs.sh (exit $?)"
-	show
+	show_run
 fi
 if [ "$have_certs" = yes ]; then
 	modes=$(stat -c '%n=%a' "$certs/ca.key" "$certs/server.key" \
@@ -142,7 +127,7 @@ if [ "$have_certs" = yes ]; then
 		ok "make-certs.sh: the CA signs the server certificate"
 	else
 		not_ok "make-certs.sh: the server certificate does not verify"
-		show
+		show_run
 	fi
 	sh "$XG_TOP_SRCDIR/examples/make-certs.sh" -o "$certs" >"$tmp/out" 2>&1
 	if grep -q "keeping the CA" "$tmp/out" &&
@@ -151,7 +136,7 @@ if [ "$have_certs" = yes ]; then
 		ok "make-certs.sh run again keeps the CA"
 	else
 		not_ok "make-certs.sh run again"
-		sed 's/^/#   /' "$tmp/out"
+		show "$tmp/out"
 	fi
 fi
 
@@ -165,7 +150,7 @@ if cp "${XG_TOP_BUILDDIR:-.}/examples/plugins/caps-guard.so" \
 	ok "the example plugin is built"
 else
 	not_ok "the example plugin is built"
-	show
+	show_run
 fi
 
 # The shipped examples, each as a user would check it: from the directory
@@ -374,5 +359,4 @@ refuses "a missing file is named" "$tmp/no-such-file.json" \
 refuses "-l with a bad port" "-l 127.0.0.1:99999: port out of range" \
     -l 127.0.0.1:99999 -u 127.0.0.1:15222
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

@@ -24,47 +24,14 @@ man5=$top_builddir/man/xmppgate.conf.5
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 out=$tmp/out
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# skip WHAT WHY: a TAP skip, or a failure under CI, where every tool the
-# test uses is installed (tests/tools/bootstrap.sh).
-skip() {
-	if [ "${CI:-}" = true ]; then
-		not_ok "$1 (CI: $2)"
-	else
-		n=$((n + 1))
-		echo "ok $n # SKIP $1: $2"
-	fi
-}
-
-# show FILE: its lines as TAP comments.
-show() {
-	sed 's/^/#   /' "$1"
-}
+# shellcheck source=tap.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/tap.sh"
 
 for f in "$bin" "$replay" "$keys_bin"; do
-	if [ ! -x "$f" ]; then
-		echo "Bail out! $f is not built"
-		exit 1
-	fi
+	[ -x "$f" ] || bail_out "$f is not built"
 done
 for f in "$man8" "$man1" "$man5"; do
-	if [ ! -f "$f" ]; then
-		echo "Bail out! $f is not made (make all makes it)"
-		exit 1
-	fi
+	[ -f "$f" ] || bail_out "$f is not made (make all makes it)"
 done
 
 # help_options PROGRAM: the options its -h prints, one a line.
@@ -130,10 +97,7 @@ check_options "$bin" "$man8"
 check_options "$replay" "$man1"
 
 # The config keys, with their ranges: "path [min max]" or "path [max]".
-"$keys_bin" >"$tmp/keys" || {
-	echo "Bail out! $keys_bin failed"
-	exit 1
-}
+"$keys_bin" >"$tmp/keys" || bail_out "$keys_bin failed"
 count=$(wc -l <"$tmp/keys")
 if [ "$count" -ge 60 ]; then
 	ok "the config tables have $count keys"
@@ -247,5 +211,4 @@ else
 	ok "the pages have every @dir@ placeholder made"
 fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

@@ -26,39 +26,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 out=$tmp/out
-n=0
-failed=0
+# shellcheck source=tap.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/tap.sh"
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# skip WHAT WHY: a TAP skip, or a failure under CI, which installs every
-# tool used here (tests/tools/bootstrap.sh).
-skip() {
-	if [ "${CI:-}" = true ]; then
-		not_ok "$1 (CI: $2)"
-	else
-		n=$((n + 1))
-		echo "ok $n # SKIP $1: $2"
-	fi
-}
-
-show() {
-	sed 's/^/#   /' "$1"
-}
-
-if [ ! -x "$bin" ]; then
-	echo "Bail out! $bin is not built"
-	exit 1
-fi
+[ -x "$bin" ] || bail_out "$bin is not built"
 
 # --- the systemd unit
 if ! command -v systemd-analyze >/dev/null 2>&1; then
@@ -170,8 +141,7 @@ chmod 644 "$tmp/logrotate.conf"
 if ! command -v logrotate >/dev/null 2>&1; then
 	skip "logrotate -d examples/xmppgate.logrotate" "logrotate is not installed"
 	skip "a rotation with examples/xmppgate.logrotate" "logrotate is not installed"
-	echo "1..$n"
-	[ "$failed" = 0 ]
+	done_testing
 	exit
 fi
 echo '{}' >"$tmp/log/events.jsonl"
@@ -186,8 +156,7 @@ rm -f "$tmp/log/events.jsonl" "$tmp/state"
 
 if ! command -v python3 >/dev/null 2>&1; then
 	skip "a rotation with examples/xmppgate.logrotate" "no python3"
-	echo "1..$n"
-	[ "$failed" = 0 ]
+	done_testing
 	exit
 fi
 
@@ -278,5 +247,4 @@ kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=
 
-echo "1..$n"
-[ "$failed" = 0 ]
+done_testing

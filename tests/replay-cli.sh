@@ -13,8 +13,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/xg-replay-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 out=$tmp/out
 err=$tmp/err
-n=0
-failed=0
+# shellcheck source=tap.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/tap.sh"
 
 # run ARGS...: runs the program without credentials in the environment.
 run() {
@@ -23,31 +23,7 @@ run() {
 	rc=$?
 }
 
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		echo "# exit status $rc"
-		sed 's/^/# stdout: /' "$out"
-		sed 's/^/# stderr: /' "$err"
-		failed=$((failed + 1))
-	fi
-}
-
-has() {
-	grep -qF -- "$2" "$1"
-}
-
-if [ ! -x "$bin" ]; then
-	if [ "${CI:-}" = true ]; then
-		echo "Bail out! $bin is not built"
-		exit 1
-	fi
-	echo "1..0 # SKIP $bin is not built"
-	exit 0
-fi
+[ -x "$bin" ] || skip_all "$bin is not built"
 
 rec=$tmp/rec.jsonl
 printf '%s\n' '{"ts":"2026-01-01T00:00:00Z","session":"s","event":"bind","jid":"a@b/c"}' >"$rec"
@@ -55,13 +31,13 @@ printf '%s\n' '{"ts":"2026-01-01T00:00:00Z","session":"s","event":"bind","jid":"
 run -h
 [ $rc = 0 ] && has "$out" "usage: xmppgate-replay" && has "$out" "--serve ADDR:PORT" &&
 	has "$out" "XG_REPLAY_PASSWORD"
-ok $? "-h exits 0 and prints the usage with both modes"
+check $? "-h exits 0 and prints the usage with both modes"
 
 version=$(sed -n 's/^AC_INIT(\[xmppgate\], *\[\([^]]*\)\].*/\1/p' \
 	"$top_srcdir/configure.ac" 2>/dev/null)
 run -V
 [ $rc = 0 ] && [ -n "$version" ] && has "$out" "xmppgate-replay $version"
-ok $? "-V exits 0 and prints 'xmppgate-replay ${version:-?}'"
+check $? "-V exits 0 and prints 'xmppgate-replay ${version:-?}'"
 
 # usage ERRTEXT ARGS...: exit status 2 and ERRTEXT on stderr.
 usage() {
@@ -69,7 +45,7 @@ usage() {
 	shift
 	run "$@"
 	[ $rc = 2 ] && has "$err" "$want" && has "$err" "(try -h)"
-	ok $? "usage error: $want"
+	check $? "usage error: $want"
 }
 
 usage "no RECORDING given" --server 127.0.0.1:5222
@@ -97,29 +73,28 @@ XG_REPLAY_PASSWORD=secret-pw-42 "$bin" --server 127.0.0.1:1 --jid a@b \
 rc=$?
 [ $rc = 2 ] && has "$err" "$tmp/missing.jsonl: No such file" &&
 	! has "$err" "secret-pw-42"
-ok $? "a missing recording exits 2 naming the file (the password stays out)"
+check $? "a missing recording exits 2 naming the file (the password stays out)"
 
 printf '{"ts":"2026-01-01T00:00:00Z","session":"s","event":"bind","jid":"a@b/c"}\n{"event":\n' >"$tmp/cut.jsonl"
 XG_REPLAY_PASSWORD=x "$bin" --server 127.0.0.1:1 --jid a@b "$tmp/cut.jsonl" \
 	>"$out" 2>"$err" </dev/null
 rc=$?
 [ $rc = 2 ] && has "$err" "$tmp/cut.jsonl:2: not valid JSON"
-ok $? "a broken line exits 2 naming the file and line"
+check $? "a broken line exits 2 naming the file and line"
 
 run --serve 127.0.0.1:99999 "$rec"
 [ $rc = 2 ] && has "$err" "--serve 127.0.0.1:99999"
-ok $? "--serve with a bad port exits 2 naming it"
+check $? "--serve with a bad port exits 2 naming it"
 
 run --serve 127.0.0.1:1 --cert "$tmp/none.pem" --key "$tmp/none.key" "$rec"
 [ $rc = 2 ] && has "$err" "none.pem"
-ok $? "--serve with a missing certificate exits 2 naming it"
+check $? "--serve with a missing certificate exits 2 naming it"
 
 printf '{"ts":"2026-01-01T00:00:00Z","session":"s","event":"session.open"}\n' >"$tmp/nobind.jsonl"
 XG_REPLAY_PASSWORD=x "$bin" --server 127.0.0.1:1 --jid a@b "$tmp/nobind.jsonl" \
 	>"$out" 2>"$err" </dev/null
 rc=$?
 [ $rc = 2 ] && has "$err" "no bind event"
-ok $? "a session that never bound exits 2 saying so"
+check $? "a session that never bound exits 2 saying so"
 
-echo "1..$n"
-[ $failed = 0 ]
+done_testing
