@@ -18,7 +18,7 @@ show() { printf '$ %s\n' "$*"; }
 more() { printf '      %s\n' "$*"; }
 
 # prosody NAME [SED-EXPR]: a throwaway Prosody with alice, bob and carol;
-# SED-EXPR edits its config. Prints its port.
+# SED-EXPR edits its config. Sets prosody_port.
 prosody() {
 	local dir=$tmp/$1 port
 	port=$(free_port)
@@ -32,7 +32,9 @@ prosody() {
 	(cd "$dir" && exec prosody --config "$dir/prosody.cfg.lua") >"$dir/stdout.log" 2>&1 &
 	pids+=($!)
 	wait_listen "$port"
-	echo "$port"
+	# Not printed for $(...): that subshell's pids+= would never reach
+	# the cleanup, and the Prosody would outlive the demo.
+	prosody_port=$port
 }
 
 step "1. Record: the demo's JSON event log (any events.jsonl with xml fields works)"
@@ -56,7 +58,8 @@ for line in sys.stdin:
         print("  %-3s %s" % (ev["dir"], ev["xml"][:100]))'
 
 step "2. Replay alice's session against a fresh Prosody, as carol"
-port=$(prosody fresh)
+prosody fresh
+port=$prosody_port
 show "XG_REPLAY_PASSWORD=... xmppgate-replay --server 127.0.0.1:$port --tls none \\"
 more "--jid carol@localhost --session $sid events.jsonl"
 rc=0
@@ -65,7 +68,8 @@ XG_REPLAY_PASSWORD=carol-demo-pw "$replay" --server "127.0.0.1:$port" --tls none
 echo "(exit status $rc)"
 
 step "3. Break something: a fresh Prosody without mod_roster, and the diff"
-port=$(prosody broken 's/"roster"; //')
+prosody broken 's/"roster"; //'
+port=$prosody_port
 show "XG_REPLAY_PASSWORD=... xmppgate-replay --server 127.0.0.1:$port --tls none \\"
 more "--jid carol@localhost --session $sid --fast events.jsonl"
 rc=0

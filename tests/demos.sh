@@ -36,6 +36,14 @@ demo() {
 			fails "$name shows: $want"
 		fi
 	done
+	# "... and /tmp/xmppgate-demo.XXXX is removed": nothing it started
+	# may still run from there.
+	dir=$(sed -n 's/.* and \(\/[^ ]*\) is removed\.$/\1/p' "$tmp/out")
+	if [ -n "$dir" ] && ! pgrep -f -- "$dir/" >/dev/null 2>&1; then
+		ok "$name leaves no process behind"
+	else
+		fails "$name leaves no process behind (${dir:-no dir named})"
+	fi
 }
 
 if ! command -v prosody >/dev/null 2>&1 ||

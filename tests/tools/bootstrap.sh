@@ -15,7 +15,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 libevent-dev libssl-dev libpcre2-dev libcjson-dev libexpat1-dev
 prosody python3 python3-slixmpp clang libclang-rt-14-dev clang-format
 ca-certificates openssl haproxy iproute2 iptables nftables curl
-mandoc groff-base logrotate systemd"
+mandoc groff-base logrotate systemd procps"
 
 if [ "${1:-}" = --packages ]; then
 	echo $PACKAGES
